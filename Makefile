@@ -1,0 +1,78 @@
+# Border Therapy Services assistant. `make run` and `make test` set up everything they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(PY) -m rasa
+STAMP := $(VENV)/.installed-stamp
+SPACY_MODEL := build/spacy/en_bts/meta.json
+
+export PYTHONPATH := $(CURDIR)
+# Quieter TensorFlow and SQLAlchemy start-up messages; no telemetry from a clinic's server.
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export RASA_TELEMETRY_ENABLED := false
+
+.PHONY: help venv spacy train run test lint validate unit nlu-eval stories safety e2e clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): requirements/rasa.in requirements/dev.in requirements/constraints.txt scripts/find_python.sh
+	@echo "==> Creating the Python 3.10 virtual environment in $(VENV)"
+	@python=$$(scripts/find_python.sh) && { [ -x $(PY) ] || $$python -m venv $(VENV); }
+	@echo "==> Installing pinned dependencies (first time: about 2-5 minutes)"
+	$(PY) -m pip install --progress-bar on --disable-pip-version-check \
+		-r requirements/rasa.in -r requirements/dev.in -c requirements/constraints.txt
+	@touch $@
+
+venv: $(STAMP) ## Create the virtual environment and install pinned dependencies
+
+$(SPACY_MODEL): $(STAMP) data/spacy/entity_patterns.jsonl data/spacy/red_flag_rules.jsonl components/red_flags.py scripts/build_spacy_pipeline.py
+	@echo "==> Building the offline spaCy pipeline"
+	$(PY) scripts/build_spacy_pipeline.py
+
+spacy: $(SPACY_MODEL) ## Build the offline spaCy pipeline (blank en + lemmas + entity ruler)
+
+train: $(SPACY_MODEL) ## Train the assistant if data, config or domain changed
+	$(PY) scripts/train_if_needed.py
+
+run: train ## Start the assistant, action server, widget demo and staff console
+	@mkdir -p var
+	$(PY) scripts/run.py
+
+lint: $(STAMP) ## ruff and mypy
+	@echo "==> ruff and mypy"
+	$(PY) -m ruff check actions components scripts tests
+	$(PY) -m mypy actions components scripts
+
+validate: $(STAMP) ## rasa data validate, failing on any warning
+	@echo "==> rasa data validate"
+	$(RASA) data validate --fail-on-warnings
+
+unit: $(SPACY_MODEL) ## Unit tests of actions, components and scripts
+	@echo "==> Unit tests"
+	$(PY) -m pytest -q tests/actions tests/components tests/scripts
+
+nlu-eval: train ## Held-out NLU evaluation; fails below 0.95 accuracy / macro-F1
+	@echo "==> NLU held-out evaluation"
+	$(PY) scripts/evaluate_nlu.py
+
+stories: train ## Conversation tests (tests/test_stories.yml)
+	@echo "==> Conversation tests"
+	$(PY) scripts/test_stories.py
+
+safety: train ## Red-flag suite through the trained model
+	@echo "==> Red-flag suite"
+	$(PY) -m pytest -q tests/safety
+
+e2e: train ## End-to-end test against real servers over REST
+	@echo "==> End-to-end tests"
+	$(PY) -m pytest -q tests/e2e
+
+test: lint validate unit nlu-eval stories safety e2e ## Run every test (what CI runs)
+	@echo "==> All tests passed"
+
+clean: ## Remove the environment, builds, models and local data
+	rm -rf $(VENV) build results var models/*.tar.gz

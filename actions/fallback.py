@@ -1,0 +1,111 @@
+"""What the assistant says when it did not understand a message."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Sequence, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import config, topics
+from components.text import classify_text
+
+# Intents that are never offered as "did you mean" choices: they are not topics a patient would
+# pick from a list, or (red_flag) they must never be guessed at.
+NOT_SUGGESTED = {
+    "nlu_fallback",
+    "out_of_scope",
+    "red_flag",
+    "greet",
+    "goodbye",
+    "thanks",
+    "bot_challenge",
+    "what_can_you_do",
+    "ask_diagnosis",
+}
+MAX_SUGGESTIONS = 3
+
+
+def suggestions(parse_data: Dict[str, Any], limit: int = MAX_SUGGESTIONS) -> List[topics.Topic]:
+    """Picks the most likely topics from the NLU result, for "did you mean" buttons.
+
+    FAQ questions are resolved to their sub-topic through the ResponseSelector's ranking, so that
+    "faq" becomes e.g. "What is sciatica?".
+
+    Args:
+        parse_data: `tracker.latest_message` (intent ranking and response selector output).
+        limit: How many topics at most.
+
+    Returns:
+        Up to `limit` distinct topics, most likely first.
+    """
+    chosen: List[topics.Topic] = []
+    faq_ranking = (
+        parse_data.get("response_selector", {}).get("faq", {}).get("ranking", []) or []
+    )
+    for item in parse_data.get("intent_ranking", []) or []:
+        name = item.get("name")
+        if not name or name in NOT_SUGGESTED:
+            continue
+        keys: Sequence[str] = (
+            [r.get("intent_response_key", "") for r in faq_ranking[:limit]] if name == "faq" else [name]
+        )
+        for key in keys:
+            topic = topics.CATALOG.get(key)
+            if topic and topic not in chosen:
+                chosen.append(topic)
+        if len(chosen) >= limit:
+            break
+    return chosen[:limit]
+
+
+def clarification(parse_data: Dict[str, Any], phone: str) -> Dict[str, Any]:
+    """Builds the reply for a message that was not understood.
+
+    Args:
+        parse_data: `tracker.latest_message`.
+        phone: The clinic's phone number, for requests we cannot handle in chat.
+
+    Returns:
+        Keyword arguments for `dispatcher.utter_message` (text and buttons).
+    """
+    kind = classify_text(parse_data.get("text"))
+    menu = [topics.button(t) for t in topics.MENU]
+    if kind == "empty":
+        return {"text": "I didn't get any words there. Type a question, or pick a topic:", "buttons": menu}
+    if kind == "no_words":
+        return {
+            "text": "I can only read words, not pictures or emoji. Type a question, or pick a topic:",
+            "buttons": menu,
+        }
+    if kind == "non_latin":
+        return {
+            "text": (
+                "Sorry, I can only understand English for now. For help in another language, "
+                f"please call us at {phone}."
+            ),
+            "buttons": menu,
+        }
+    likely = suggestions(parse_data)
+    if likely:
+        return {
+            "text": "Sorry, I'm not sure I understood. Did you mean one of these?",
+            "buttons": [topics.button(t) for t in likely] + [topics.button(topics.SOMETHING_ELSE)],
+        }
+    return {
+        "text": "Sorry, I didn't understand that. Could you say it another way, or pick a topic?",
+        "buttons": menu,
+    }
+
+
+class ActionClarifyTopic(Action):
+    """Low-confidence fallback: offers the most likely topics as buttons."""
+
+    def name(self) -> Text:
+        return "action_clarify_topic"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        dispatcher.utter_message(**clarification(tracker.latest_message, config.clinic().phone))
+        return []

@@ -1,0 +1,71 @@
+"""The topics patients can pick from buttons: the menu and "did you mean" suggestions.
+
+FAQ topics use a natural question as payload (it goes through NLU like typed text, and each one
+is a training example of its topic: `tests/actions/test_topics.py` checks that); other topics
+use Rasa's `/intent` payloads.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, NamedTuple
+
+
+class Topic(NamedTuple):
+    """A topic offered as a button.
+
+    Attributes:
+        title: Button label.
+        payload: What the button sends.
+    """
+
+    title: str
+    payload: str
+
+
+def button(topic: Topic) -> Dict[str, str]:
+    """The button dictionary Rasa expects for `topic`."""
+    return {"title": topic.title, "payload": topic.payload}
+
+
+# Keys are intent names, or "faq/<topic>" for retrieval sub-intents.
+CATALOG: Dict[str, Topic] = {
+    "faq/what_is_sciatica": Topic("What is sciatica?", "What is sciatica?"),
+    "faq/symptoms": Topic("Symptoms", "What are the symptoms of sciatica?"),
+    "faq/causes": Topic("Causes", "What causes sciatica?"),
+    "faq/risk_factors": Topic("Who gets it?", "Who is at risk of getting sciatica?"),
+    "faq/duration": Topic("How long it lasts", "How long does sciatica last?"),
+    "faq/self_care": Topic("What I can do at home", "What can I do at home for sciatica?"),
+    "faq/when_to_see_doctor": Topic("When to see a doctor", "When should I see a doctor?"),
+    "faq/pt_overview": Topic("How PT helps", "How does physical therapy help sciatica?"),
+    "faq/core_strengthening": Topic("Core strength", "How does a strong core help sciatica?"),
+    "faq/exercise_endorphins": Topic("Exercise and pain", "How does exercise help with pain?"),
+    "faq/soft_tissue_mobilization": Topic(
+        "Soft tissue mobilization", "What is soft tissue mobilization?"
+    ),
+    "faq/personalized_plan": Topic("Personal plans", "Will my therapy plan be made for me?"),
+    "faq/first_visit": Topic("First visit", "What happens at the first visit?"),
+    "faq/what_to_wear": Topic("What to wear", "What should I wear to my appointment?"),
+    "faq/session_length": Topic("Session length", "How long is a session?"),
+    "faq/number_of_sessions": Topic("How many sessions", "How many sessions will I need?"),
+    "faq/referral": Topic("Do I need a referral?", "Do I need a referral?"),
+    "ask_hours": Topic("Opening hours", "/ask_hours"),
+    "ask_location": Topic("Where are you?", "/ask_location"),
+    "ask_contact": Topic("Phone number", "/ask_contact"),
+    "ask_languages": Topic("Languages", "/ask_languages"),
+    "ask_insurance": Topic("Insurance", "/ask_insurance"),
+    "ask_cost": Topic("Cost", "/ask_cost"),
+    "ask_low_impact_exercise": Topic("Low-impact exercise", "/ask_low_impact_exercise"),
+    "book_appointment": Topic("Book an appointment", "/book_appointment"),
+}
+
+SOMETHING_ELSE = Topic("Something else", "/what_can_you_do")
+
+# The main menu ("what can you do?", and replies to input the assistant cannot read).
+MENU = [
+    CATALOG["faq/what_is_sciatica"],
+    CATALOG["faq/pt_overview"],
+    CATALOG["faq/first_visit"],
+    CATALOG["ask_insurance"],
+    CATALOG["ask_hours"],
+    CATALOG["book_appointment"],
+]

@@ -1,0 +1,147 @@
+"""Custom Rasa NLU components: an input guard and the red-flag detector.
+
+`InputGuard` runs first and cuts over-long messages before any other component sees them.
+`RedFlagDetector` runs last, after the intent classifier and the fallback classifier, so that a
+red flag found by the rule-based matcher wins over a low-confidence or wrong prediction.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import SPACY_DOCS
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.red_flags import find_red_flags
+from components.text import MAX_MESSAGE_CHARS, classify_text, truncate
+
+RED_FLAG_INTENT = "red_flag"
+RED_FLAG_ENTITY = "red_flag"
+
+
+def _force_intent(message: Message, name: str) -> None:
+    """Makes `name` the predicted intent with full confidence, keeping the ranking below it."""
+    prediction = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}
+    message.set(INTENT, prediction, add_to_output=True)
+    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != name]
+    message.set(INTENT_RANKING_KEY, [prediction] + ranking, add_to_output=True)
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False
+)
+class InputGuard(GraphComponent):
+    """Cuts messages to `max_chars` characters before NLU."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """Default configuration: the documented message limit."""
+        return {"max_chars": MAX_MESSAGE_CHARS}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self._max_chars = int(config["max_chars"])
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "InputGuard":
+        """Creates the component (see `GraphComponent`)."""
+        return cls(config)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Training examples are short; they pass unchanged."""
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Cuts each message's text to the limit.
+
+        Args:
+            messages: Incoming messages.
+
+        Returns:
+            The same messages, with `text` cut where it was too long.
+        """
+        for message in messages:
+            text = message.get(TEXT)
+            if isinstance(text, str) and len(text) > self._max_chars:
+                message.set(TEXT, truncate(text, self._max_chars))
+        return messages
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
+)
+class RedFlagDetector(GraphComponent):
+    """Second net for emergencies, and a guard for messages without words.
+
+    * A red-flag phrase found by the spaCy entity ruler (and not denied by the patient) makes
+      `red_flag` the intent with confidence 1.0 and adds a `red_flag` entity whose value is the
+      category, whatever the classifier predicted.
+    * A message with no words (empty, spaces, emoji only, non-Latin script) becomes
+      `nlu_fallback`, so that the clarifying reply explains what the assistant can read.
+    """
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "RedFlagDetector":
+        """Creates the component (see `GraphComponent`)."""
+        return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Nothing to learn: the rules live in `data/spacy/red_flag_rules.jsonl`."""
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Applies the red-flag rules and the no-words guard.
+
+        Args:
+            messages: Messages already classified by the earlier components.
+
+        Returns:
+            The same messages, with intent and entities updated where a rule fired.
+        """
+        for message in messages:
+            if classify_text(message.get(TEXT)) != "text":
+                _force_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME)
+                continue
+            doc = message.get(SPACY_DOCS[TEXT])
+            findings = find_red_flags(doc) if doc is not None else []
+            if not findings:
+                continue
+            _force_intent(message, RED_FLAG_INTENT)
+            entities = list(message.get(ENTITIES) or [])
+            for finding in findings:
+                entities.append(
+                    {
+                        "entity": RED_FLAG_ENTITY,
+                        "value": finding.category,
+                        "start": finding.start,
+                        "end": finding.end,
+                        "extractor": self.__class__.__name__,
+                    }
+                )
+            message.set(ENTITIES, entities, add_to_output=True)
+        return messages

@@ -1,0 +1,1 @@
+"""Project scripts: environment, training, running and measuring the assistant."""

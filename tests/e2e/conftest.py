@@ -1,0 +1,109 @@
+"""Starts the real action server and Rasa server for end-to-end tests.
+
+The servers run on their own ports with a temporary tracker store, so tests neither disturb nor
+depend on a `make run` that may be going on at the same time.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import pytest
+import requests
+
+from scripts.model_files import ROOT, current_model
+
+RASA_PORT = int(os.environ.get("BTS_TEST_RASA_PORT", "5105"))
+ACTIONS_PORT = int(os.environ.get("BTS_TEST_ACTIONS_PORT", "5155"))
+READY_TIMEOUT_S = 240
+
+
+class Servers:
+    """Handles to the running servers and a REST client for them."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.db = tmp / "tracker.db"
+        self.url = f"http://localhost:{RASA_PORT}/webhooks/rest/webhook"
+        self.procs: Dict[str, subprocess.Popen] = {}
+
+    def start_actions(self) -> None:
+        self.procs["actions"] = self._spawn(
+            "actions",
+            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(ACTIONS_PORT)],
+        )
+        self._wait(f"http://localhost:{ACTIONS_PORT}/health", "actions")
+
+    def stop_actions(self) -> None:
+        self._stop("actions")
+
+    def start_rasa(self) -> None:
+        endpoints = self.tmp / "endpoints.yml"
+        endpoints.write_text(
+            f'action_endpoint:\n  url: "http://localhost:{ACTIONS_PORT}/webhook"\n'
+            f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{self.db}"\n'
+        )
+        self.procs["rasa"] = self._spawn(
+            "rasa",
+            [
+                sys.executable, "-m", "rasa", "run", "--model", str(current_model()),
+                "--port", str(RASA_PORT), "--endpoints", str(endpoints),
+                "--credentials", str(ROOT / "credentials.yml"),
+            ],
+        )
+        self._wait(f"http://localhost:{RASA_PORT}/webhooks/rest/", "rasa")
+
+    def send(self, sender: str, text: Any, timeout: float = 30) -> List[Dict[str, Any]]:
+        response = requests.post(self.url, json={"sender": sender, "message": text}, timeout=timeout)
+        response.raise_for_status()
+        return response.json()
+
+    def _spawn(self, name: str, command: List[str]) -> subprocess.Popen:
+        log = open(self.tmp / f"{name}.log", "ab")
+        return subprocess.Popen(
+            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def _wait(self, url: str, name: str) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.procs[name].poll() is not None:
+                raise RuntimeError(f"{name} exited: {(self.tmp / f'{name}.log').read_text()[-3000:]}")
+            try:
+                requests.get(url, timeout=2)
+                return
+            except requests.RequestException:
+                time.sleep(0.5)
+        raise RuntimeError(f"{name} not ready after {READY_TIMEOUT_S} s")
+
+    def _stop(self, name: str) -> None:
+        proc = self.procs.pop(name, None)
+        if proc and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    def stop(self) -> None:
+        for name in list(self.procs):
+            self._stop(name)
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    if not current_model().exists():
+        pytest.fail("no trained model for the current data: run `make train` first")
+    running = Servers(tmp_path_factory.mktemp("e2e"))
+    try:
+        running.start_actions()
+        running.start_rasa()
+        yield running
+    finally:
+        running.stop()
