@@ -7,7 +7,7 @@ retraining. Fields that still hold example values are labelled as examples in ev
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -199,7 +199,7 @@ def low_impact_exercise_text(clinic: Clinic) -> str:
     if clinic.pool:
         text += f" {clinic.name} has its own pool for aquatic therapy."
     else:
-        text += f" Please ask us whether aquatic therapy is available for you."
+        text += " Please ask us whether aquatic therapy is available for you."
     return with_example_note(text, clinic, "pool")
 
 
@@ -217,20 +217,22 @@ class _ClinicAnswer(Action):
     action_name = ""
     buttons: List[Button] = []
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return self.action_name
 
     def text(self, clinic: Clinic) -> str:
         raise NotImplementedError
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         dispatcher.utter_message(text=self.text(config.clinic()), buttons=self.buttons)
         return []
 
 
 class ActionTellHours(_ClinicAnswer):
+    """Opening hours and whether the clinic is open right now."""
+
     action_name = "action_tell_hours"
     buttons = [BOOK, LOCATION, CONTACT]
 
@@ -239,6 +241,8 @@ class ActionTellHours(_ClinicAnswer):
 
 
 class ActionTellLocation(_ClinicAnswer):
+    """Address and directions."""
+
     action_name = "action_tell_location"
     buttons = [HOURS, BOOK, CONTACT]
 
@@ -247,6 +251,8 @@ class ActionTellLocation(_ClinicAnswer):
 
 
 class ActionTellContact(_ClinicAnswer):
+    """Phone number and e-mail."""
+
     action_name = "action_tell_contact"
     buttons = [HOURS, BOOK, LOCATION]
 
@@ -255,6 +261,8 @@ class ActionTellContact(_ClinicAnswer):
 
 
 class ActionTellLanguages(_ClinicAnswer):
+    """Languages the staff speak."""
+
     action_name = "action_tell_languages"
     buttons = [CONTACT, BOOK]
 
@@ -263,6 +271,8 @@ class ActionTellLanguages(_ClinicAnswer):
 
 
 class ActionTellInsurance(_ClinicAnswer):
+    """Accepted insurers and Medicare."""
+
     action_name = "action_tell_insurance"
     buttons = [{"title": "Do I need a referral?", "payload": "Do I need a referral?"}, BOOK, CONTACT]
 
@@ -271,6 +281,8 @@ class ActionTellInsurance(_ClinicAnswer):
 
 
 class ActionTellCost(_ClinicAnswer):
+    """Prices, or how to find out the cost."""
+
     action_name = "action_tell_cost"
     buttons = [INSURANCE, BOOK, CONTACT]
 
@@ -279,6 +291,8 @@ class ActionTellCost(_ClinicAnswer):
 
 
 class ActionExplainLowImpactExercise(_ClinicAnswer):
+    """Low-impact exercise, and whether the clinic has a pool."""
+
     action_name = "action_explain_low_impact_exercise"
     buttons = [BOOK, {"title": "Exercise and pain", "payload": "How does exercise help with pain?"}]
 
@@ -287,6 +301,8 @@ class ActionExplainLowImpactExercise(_ClinicAnswer):
 
 
 class ActionExplainBooking(_ClinicAnswer):
+    """How to book an appointment."""
+
     action_name = "action_explain_booking"
     buttons = [HOURS, FIRST_VISIT, INSURANCE]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Text
+from typing import Any, Dict, List, Sequence
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -101,11 +101,11 @@ def clarification(parse_data: Dict[str, Any], phone: str) -> Dict[str, Any]:
 class ActionClarifyTopic(Action):
     """Low-confidence fallback: offers the most likely topics as buttons."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_clarify_topic"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         dispatcher.utter_message(**clarification(tracker.latest_message, config.clinic().phone))
         return []

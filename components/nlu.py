@@ -7,7 +7,7 @@ red flag found by the rule-based matcher wins over a low-confidence or wrong pre
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -48,21 +48,21 @@ class InputGuard(GraphComponent):
     """Cuts messages to `max_chars` characters before NLU."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """Default configuration: the documented message limit."""
         return {"max_chars": MAX_MESSAGE_CHARS}
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: Dict[str, Any]) -> None:
         self._max_chars = int(config["max_chars"])
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "InputGuard":
+    ) -> InputGuard:
         """Creates the component (see `GraphComponent`)."""
         return cls(config)
 
@@ -102,11 +102,11 @@ class RedFlagDetector(GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "RedFlagDetector":
+    ) -> RedFlagDetector:
         """Creates the component (see `GraphComponent`)."""
         return cls()
 

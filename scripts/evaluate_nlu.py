@@ -52,7 +52,8 @@ def errors(report_name: str) -> List[str]:
     for item in json.loads(path.read_text()):
         if "intent_prediction" in item:
             expected, got = item["intent"], item["intent_prediction"]
-            lines.append(f"  {item['text']!r}: expected {expected}, got {got['name']} ({got['confidence']:.2f})")
+            conf = got["confidence"]
+            lines.append(f"  {item['text']!r}: expected {expected}, got {got['name']} ({conf:.2f})")
         elif "response_prediction" in item:
             expected = item.get("intent_response_key_target")
             got = item["response_prediction"].get("intent_response_key")

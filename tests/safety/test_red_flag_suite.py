@@ -32,7 +32,7 @@ def parsed() -> Dict[str, Dict[str, Any]]:
     async def parse_all() -> List[Dict[str, Any]]:
         return [await agent.parse_message(text) for text in texts]
 
-    return dict(zip(texts, asyncio.run(parse_all())))
+    return dict(zip(texts, asyncio.run(parse_all()), strict=True))
 
 
 def test_the_suite_is_big_enough() -> None:
