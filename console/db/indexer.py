@@ -1,0 +1,193 @@
+"""Keeps the console's per-conversation summary in step with Rasa's `events` table.
+
+Rasa appends events with increasing ids, so the indexer reads only the events after the last id
+it has seen (kept in `console_state`) and updates `console_conversations` (flags, counts, times)
+and `console_messages` (one row per patient message, for search, the NLU inbox and analytics).
+This makes the list, its filters and counts cheap queries over one row per conversation instead
+of a scan of every event on every page view.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, Dict, List, Optional
+
+import sqlalchemy as sa
+
+from console.db import has_table
+from console.db.schema import conversations, events, messages, state
+
+CURSOR_KEY = "events_cursor"
+BATCH = 5000
+FALLBACK_INTENT = "nlu_fallback"
+FALLBACK_ACTIONS = frozenset({"action_clarify_topic", "action_default_fallback", "action_two_stage_fallback"})
+PREVIEW_CHARS = 200
+
+_lock = threading.Lock()
+
+
+def parse_data(raw: Optional[str]) -> Dict[str, Any]:
+    """The JSON of an event, or {} if it is not readable."""
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def user_intent(data: Dict[str, Any]) -> tuple:
+    """(intent name, confidence) of a `user` event's parse data."""
+    intent = (data.get("parse_data") or {}).get("intent") or {}
+    name = intent.get("name")
+    confidence = intent.get("confidence")
+    try:
+        confidence = float(confidence) if confidence is not None else None
+    except (TypeError, ValueError):
+        confidence = None
+    return name, confidence
+
+
+def get_cursor(conn: sa.Connection) -> int:
+    value = conn.execute(sa.select(state.c.value).where(state.c.key == CURSOR_KEY)).scalar()
+    return int(value) if value else 0
+
+
+def _set_cursor(conn: sa.Connection, old: int, new: int) -> bool:
+    if old == 0 and conn.execute(sa.select(state.c.key).where(state.c.key == CURSOR_KEY)).first() is None:
+        conn.execute(state.insert().values(key=CURSOR_KEY, value=str(new)))
+        return True
+    result = conn.execute(
+        state.update().where(state.c.key == CURSOR_KEY, state.c.value == str(old)).values(value=str(new))
+    )
+    return result.rowcount == 1
+
+
+def _blank(sender_id: str, ts: float) -> Dict[str, Any]:
+    return {
+        "id": None, "sender_id": sender_id, "first_ts": ts, "last_ts": ts, "n_user": 0, "n_bot": 0,
+        "n_sessions": 0, "has_fallback": False, "has_low_confidence": False, "has_red_flag": False,
+        "red_flag_category": None, "booking_reference": None, "handoff_reference": None,
+        "min_confidence": None, "preview": None,
+    }
+
+
+def _apply(summary: Dict[str, Any], row: Any, low_confidence: float, new_messages: List[Dict[str, Any]]) -> None:
+    ts = float(row.timestamp or 0.0)
+    summary["first_ts"] = min(summary["first_ts"], ts)
+    summary["last_ts"] = max(summary["last_ts"], ts)
+    kind = row.type_name
+    if kind == "user":
+        data = parse_data(row.data)
+        text = str(data.get("text") or "")
+        intent, confidence = user_intent(data)
+        is_fallback = intent == FALLBACK_INTENT
+        is_low = is_fallback or (confidence is not None and confidence < low_confidence)
+        summary["n_user"] += 1
+        summary["has_fallback"] = summary["has_fallback"] or is_fallback
+        summary["has_low_confidence"] = summary["has_low_confidence"] or is_low
+        if confidence is not None and (summary["min_confidence"] is None or confidence < summary["min_confidence"]):
+            summary["min_confidence"] = confidence
+        if summary["preview"] is None and text:
+            summary["preview"] = " ".join(text.split())[:PREVIEW_CHARS]
+        new_messages.append({
+            "event_id": row.id, "sender_id": summary["sender_id"], "ts": ts, "text": text,
+            "intent": intent, "confidence": confidence, "is_fallback": is_fallback, "is_low_confidence": is_low,
+        })
+    elif kind == "bot":
+        summary["n_bot"] += 1
+    elif kind == "session_started":
+        summary["n_sessions"] += 1
+    elif kind == "action":
+        if row.action_name in FALLBACK_ACTIONS:
+            summary["has_fallback"] = True
+    elif kind == "slot":
+        data = parse_data(row.data)
+        name, value = data.get("name"), data.get("value")
+        if name == "red_flag" and value:
+            summary["has_red_flag"] = True
+        elif name == "red_flag_category" and value:
+            summary["red_flag_category"] = str(value)[:64]
+        elif name == "booking_reference" and value:
+            summary["booking_reference"] = str(value)[:32]
+        elif name == "handoff_reference" and value:
+            summary["handoff_reference"] = str(value)[:32]
+
+
+SUMMARY_FIELDS = [c.name for c in conversations.columns if c.name not in ("id", "reviewed_at", "reviewed_by")]
+
+
+def sync(engine: sa.engine.Engine, low_confidence: float, max_batches: Optional[int] = None) -> int:
+    """Indexes the events added since the last call.
+
+    Args:
+        engine: The project database.
+        low_confidence: Threshold below which a patient message counts as low confidence.
+        max_batches: Stop after this many batches of events (None: until done).
+
+    Returns:
+        The number of events indexed.
+    """
+    if not has_table(engine, events.name):
+        return 0
+    done = 0
+    batches = 0
+    with _lock:
+        while max_batches is None or batches < max_batches:
+            with engine.begin() as conn:
+                cursor = get_cursor(conn)
+                rows = conn.execute(
+                    sa.select(events.c.id, events.c.sender_id, events.c.type_name, events.c.timestamp,
+                              events.c.action_name, events.c.data)
+                    .where(events.c.id > cursor).order_by(events.c.id).limit(BATCH)
+                ).all()
+                if not rows:
+                    break
+                senders = sorted({r.sender_id for r in rows})
+                existing: Dict[str, Dict[str, Any]] = {}
+                for i in range(0, len(senders), 500):
+                    chunk = senders[i:i + 500]
+                    for r in conn.execute(sa.select(conversations).where(conversations.c.sender_id.in_(chunk))):
+                        existing[r.sender_id] = dict(r._mapping)
+                summaries: Dict[str, Dict[str, Any]] = {}
+                new_messages: List[Dict[str, Any]] = []
+                for row in rows:
+                    summary = summaries.get(row.sender_id)
+                    if summary is None:
+                        summary = existing.get(row.sender_id) or _blank(row.sender_id, float(row.timestamp or 0))
+                        summaries[row.sender_id] = summary
+                    _apply(summary, row, low_confidence, new_messages)
+                inserts = [{k: s[k] for k in SUMMARY_FIELDS} for s in summaries.values() if s["id"] is None]
+                updates = [s for s in summaries.values() if s["id"] is not None]
+                if inserts:
+                    conn.execute(conversations.insert(), inserts)
+                if updates:
+                    conn.execute(
+                        conversations.update().where(conversations.c.id == sa.bindparam("_id")).values(
+                            {k: sa.bindparam(k) for k in SUMMARY_FIELDS if k != "sender_id"}
+                        ),
+                        [{"_id": s["id"], **{k: s[k] for k in SUMMARY_FIELDS if k != "sender_id"}} for s in updates],
+                    )
+                if new_messages:
+                    ids: Dict[str, int] = {}
+                    need = sorted({m["sender_id"] for m in new_messages})
+                    for i in range(0, len(need), 500):
+                        chunk = need[i:i + 500]
+                        for r in conn.execute(
+                            sa.select(conversations.c.id, conversations.c.sender_id)
+                            .where(conversations.c.sender_id.in_(chunk))
+                        ):
+                            ids[r.sender_id] = r.id
+                    conn.execute(messages.insert(), [
+                        {**{k: v for k, v in m.items() if k != "sender_id"}, "conversation_id": ids[m["sender_id"]]}
+                        for m in new_messages
+                    ])
+                if not _set_cursor(conn, cursor, rows[-1].id):
+                    raise RuntimeError("the events cursor moved during indexing")
+            done += len(rows)
+            batches += 1
+            if len(rows) < BATCH:
+                break
+    return done

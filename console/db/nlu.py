@@ -1,0 +1,96 @@
+"""The NLU inbox: misunderstood patient messages, and the intents staff say they meant."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import sqlalchemy as sa
+import yaml
+
+from console.db.schema import messages, nlu_labels
+
+EXCLUDED_INTENTS = {"nlu_fallback"}
+
+
+def intent_choices(project_root: Path) -> List[str]:
+    """Intents staff can pick: the domain's, plus each FAQ sub-intent (`faq/what_is_sciatica`)."""
+    names: List[str] = []
+    try:
+        domain = yaml.safe_load((project_root / "domain.yml").read_text(encoding="utf-8")) or {}
+        for item in domain.get("intents") or []:
+            name = item if isinstance(item, str) else next(iter(item), None)
+            if name and name not in EXCLUDED_INTENTS:
+                names.append(str(name))
+    except (OSError, yaml.YAMLError):
+        pass
+    for path in sorted((project_root / "data").rglob("*.yml")) if (project_root / "data").is_dir() else []:
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        if not isinstance(doc, dict):
+            continue
+        for key in (doc.get("responses") or {}):
+            if str(key).startswith("utter_") and "/" in str(key):
+                names.append(str(key)[len("utter_"):])
+        for block in doc.get("nlu") or []:
+            if isinstance(block, dict) and block.get("intent"):
+                names.append(str(block["intent"]))
+    return sorted(set(names))
+
+
+def inbox(
+    conn: sa.Connection, status: str = "open", page: int = 1, page_size: int = 50
+) -> Tuple[List[Dict[str, Any]], int]:
+    """Misunderstood messages (fallback or low confidence) by status: open, labelled, dismissed."""
+    j = messages.outerjoin(nlu_labels, nlu_labels.c.event_id == messages.c.event_id)
+    if status == "open":
+        where = [messages.c.is_low_confidence, nlu_labels.c.event_id.is_(None)]
+    else:
+        where = [nlu_labels.c.status == status]
+    total = conn.execute(sa.select(sa.func.count()).select_from(j).where(*where)).scalar_one()
+    rows = conn.execute(
+        sa.select(messages, nlu_labels.c.intent.label("label_intent"), nlu_labels.c.status.label("label_status"),
+                  nlu_labels.c.labelled_by, nlu_labels.c.labelled_at)
+        .select_from(j).where(*where).order_by(messages.c.ts.desc())
+        .limit(page_size).offset((page - 1) * page_size)
+    ).all()
+    return [dict(r._mapping) for r in rows], total
+
+
+def message(conn: sa.Connection, event_id: int) -> Optional[Dict[str, Any]]:
+    row = conn.execute(sa.select(messages).where(messages.c.event_id == event_id)).first()
+    return dict(row._mapping) if row else None
+
+
+def label(conn: sa.Connection, msg: Dict[str, Any], intent: Optional[str], username: str) -> None:
+    """Records the correct intent (or a dismissal when `intent` is None), replacing any earlier one."""
+    conn.execute(nlu_labels.delete().where(nlu_labels.c.event_id == msg["event_id"]))
+    conn.execute(nlu_labels.insert().values(
+        event_id=msg["event_id"], conversation_id=msg["conversation_id"], text=msg["text"],
+        predicted_intent=msg["intent"], intent=intent, status="labelled" if intent else "dismissed",
+        labelled_by=username, labelled_at=time.time(),
+    ))
+
+
+def reset(conn: sa.Connection, event_id: int) -> None:
+    conn.execute(nlu_labels.delete().where(nlu_labels.c.event_id == event_id))
+
+
+def labelled_examples(conn: sa.Connection) -> Dict[str, List[str]]:
+    """intent -> distinct example texts, for the export."""
+    out: Dict[str, List[str]] = {}
+    for r in conn.execute(sa.select(nlu_labels.c.intent, nlu_labels.c.text)
+                          .where(nlu_labels.c.status == "labelled").order_by(nlu_labels.c.intent, nlu_labels.c.event_id)):
+        text = " ".join(r.text.split())
+        if text and text not in out.setdefault(r.intent, []):
+            out[r.intent].append(text)
+    return out
+
+
+def conversation_ids(conn: sa.Connection, event_ids: List[int]) -> Dict[int, int]:
+    return {r.event_id: r.conversation_id for r in conn.execute(
+        sa.select(messages.c.event_id, messages.c.conversation_id).where(messages.c.event_id.in_(event_ids)))}
+

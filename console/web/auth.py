@@ -1,0 +1,95 @@
+"""Login and logout."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Blueprint, g, redirect, render_template, request, url_for
+
+from console import security
+from console.db import audit as audit_log
+from console.db import users as user_db
+from console.web import (
+    LOGIN_COOKIE, client_ip, clear_session_cookie, engine, set_session_cookie, settings,
+)
+
+bp = Blueprint("auth", __name__)
+GENERIC_ERROR = "Login failed. Check your username and password, or wait a few minutes and try again."
+
+
+def _safe_next(value: str) -> str:
+    if value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return url_for("conversations.list_view")
+
+
+def _form(error: str = "", status: int = 200) -> Any:
+    nonce = request.cookies.get(LOGIN_COOKIE)
+    fresh = not nonce
+    if fresh:
+        nonce = security.new_token()
+    g.login_nonce = nonce
+    response = render_template(
+        "login.html", error=error, next=_safe_next(request.values.get("next", "")),
+        expired=bool(request.args.get("expired")),
+    )
+    from flask import make_response
+
+    resp = make_response(response, status)
+    if fresh:
+        resp.set_cookie(LOGIN_COOKIE, nonce, httponly=True, samesite="Strict",
+                        secure=settings().cookie_secure == "always" or request.is_secure, path="/login")
+    return resp
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    if request.method == "GET":
+        if g.get("user"):
+            return redirect(_safe_next(request.args.get("next", "")))
+        return _form()
+    s = settings()
+    username = (request.form.get("username") or "").strip().lower()[:64]
+    password = request.form.get("password") or ""
+    now = time.time()
+    with engine().begin() as conn:
+        locked = user_db.is_locked(conn, username, now) if username else True
+        user = user_db.by_username(conn, username) if username else None
+    # Always one argon2 verification, whether the account exists, is locked or not.
+    ok = security.check_password(user["password_hash"] if user else None, password)
+    if locked or not ok or not user or not user["active"]:
+        with engine().begin() as conn:
+            if username and not locked:
+                user_db.record_failure(conn, username, now, s.login_max_failures, s.login_lock_minutes * 60)
+            audit_log.record(conn, username or "(empty)", user["role"] if user else "-", "login_failed",
+                             "user", username or None, {"locked": locked}, client_ip())
+        return _form(GENERIC_ERROR, 401)
+    token = security.new_token()
+    with engine().begin() as conn:
+        old = g.get("session_key")
+        if old:
+            user_db.delete_session(conn, old)
+        user_db.clear_failures(conn, username)
+        user_db.new_session(conn, security.keyed(s.secret_key, "session", token), user["id"])
+        values = {"last_login_at": now}
+        if security.needs_rehash(user["password_hash"]):
+            values["password_hash"] = security.hash_password(password)
+        user_db.update(conn, user["id"], **values)
+        user_db.delete_stale_sessions(conn, now - s.idle_minutes * 60, now - s.session_max_hours * 3600)
+        audit_log.record(conn, username, user["role"], "login", "user", username, None, client_ip())
+    response = redirect(_safe_next(request.form.get("next", "")))
+    set_session_cookie(response, token)
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
+    return response
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    with engine().begin() as conn:
+        user_db.delete_session(conn, g.session_key)
+        audit_log.record(conn, g.user["username"], g.user["role"], "logout", "user", g.user["username"], None,
+                         client_ip())
+    response = redirect(url_for("auth.login"))
+    clear_session_cookie(response)
+    return response
