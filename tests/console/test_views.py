@@ -151,7 +151,7 @@ def test_bookings_queue_status_workflow_delivery_and_csv(staff: Any, admin: Any,
     rows = list(csv.DictReader(io.StringIO(admin.get("/bookings/export.csv").get_data(as_text=True))))
     assert {r["reference"] for r in rows} == {"BTS-7K2Q", "BTS-9MZX"}
     first = next(r for r in rows if r["reference"] == "BTS-7K2Q")
-    assert first["phone"] == "+15755550187" and first["status"] == "scheduled" and first["delivery"] == "failing"
+    assert first["phone"] == "'+15755550187" and first["status"] == "scheduled" and first["delivery"] == "failing"
 
 
 def test_analytics_renders_svg_charts_and_rates(staff: Any) -> None:
