@@ -9,7 +9,8 @@ The test suite calls `generate()` at test time (no database goes into git). By h
 
     .venv-console/bin/python tests/console/make_fixtures.py --db /tmp/fixtures.db
 
-Environment: BTS_CONSOLE_FIXTURE_RASA_PORT (5205), BTS_CONSOLE_FIXTURE_ACTIONS_PORT (5255),
+Environment: BTS_CONSOLE_FIXTURE_RASA_PORT, BTS_CONSOLE_FIXTURE_ACTIONS_PORT (default: free ports
+picked at start, so a server someone else runs on this machine is never used by mistake),
 BTS_CONSOLE_TEST_MODEL (a model file; default: the model for the current training data, else the
 newest one in models/).
 """
@@ -20,6 +21,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -31,8 +33,6 @@ from typing import Any, Dict, Iterator, List, Optional
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA_PYTHON = ROOT / ".venv" / "bin" / "python"
-RASA_PORT = int(os.environ.get("BTS_CONSOLE_FIXTURE_RASA_PORT", "5205"))
-ACTIONS_PORT = int(os.environ.get("BTS_CONSOLE_FIXTURE_ACTIONS_PORT", "5255"))
 READY_TIMEOUT_S = 300
 
 # Scripted conversations: sender id -> patient messages, sent in order.
@@ -95,6 +95,18 @@ def domain_has_booking_flow() -> bool:
     return "booking_reference:" in text
 
 
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port(name: str) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else free_port()
+
+
 def _get(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=10) as response:
         return json.loads(response.read() or b"null")
@@ -125,6 +137,10 @@ def servers(db: Path, workdir: Path, model: Path) -> Iterator[str]:
     Yields:
         The base URL of the Rasa server.
     """
+    rasa_port, actions_port = _port("BTS_CONSOLE_FIXTURE_RASA_PORT"), _port("BTS_CONSOLE_FIXTURE_ACTIONS_PORT")
+    for port in (rasa_port, actions_port):
+        if _answers(f"http://127.0.0.1:{port}/"):
+            raise RuntimeError(f"port {port} is already in use by another server")
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -135,21 +151,21 @@ def servers(db: Path, workdir: Path, model: Path) -> Iterator[str]:
     }
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
-        f'action_endpoint:\n  url: "http://localhost:{ACTIONS_PORT}/webhook"\n'
+        f'action_endpoint:\n  url: "http://localhost:{actions_port}/webhook"\n'
         f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{db}"\n',
         encoding="utf-8",
     )
     commands = {
-        "actions": [str(RASA_PYTHON), "-m", "rasa_sdk", "--actions", "actions", "--port", str(ACTIONS_PORT)],
+        "actions": [str(RASA_PYTHON), "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
         "rasa": [
-            str(RASA_PYTHON), "-m", "rasa", "run", "--model", str(model), "--port", str(RASA_PORT),
+            str(RASA_PYTHON), "-m", "rasa", "run", "--model", str(model), "--port", str(rasa_port),
             "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml"),
             "--enable-api", "--interface", "127.0.0.1",
         ],
     }
     ready = {
-        "actions": f"http://127.0.0.1:{ACTIONS_PORT}/health",
-        "rasa": f"http://127.0.0.1:{RASA_PORT}/webhooks/rest/",
+        "actions": f"http://127.0.0.1:{actions_port}/health",
+        "rasa": f"http://127.0.0.1:{rasa_port}/webhooks/rest/",
     }
     procs: Dict[str, subprocess.Popen] = {}
     try:
@@ -167,7 +183,10 @@ def servers(db: Path, workdir: Path, model: Path) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{name} not ready after {READY_TIMEOUT_S} s")
                 time.sleep(0.5)
-        yield f"http://127.0.0.1:{RASA_PORT}"
+            time.sleep(0.5)
+            if procs[name].poll() is not None:  # e.g. its port was taken meanwhile
+                raise RuntimeError(f"{name} exited right after start-up; see {workdir / (name + '.log')}")
+        yield f"http://127.0.0.1:{rasa_port}"
     finally:
         for proc in procs.values():
             if proc.poll() is None:
