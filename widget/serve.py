@@ -221,7 +221,9 @@ class Handler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
 
-def make_server(port: int, rasa_url: str, host: str = "127.0.0.1", quiet: bool = False) -> ThreadingHTTPServer:
+def make_server(
+    port: int, rasa_url: str, host: str = "127.0.0.1", quiet: bool = False
+) -> ThreadingHTTPServer:
     """A ready-to-run server (call serve_forever); port 0 picks a free port."""
     site = Site(rasa_url)
     handler = type("BoundHandler", (Handler,), {"site": site, "quiet": quiet})
@@ -232,7 +234,8 @@ def make_server(port: int, rasa_url: str, host: str = "127.0.0.1", quiet: bool =
 
 def main(argv: Optional[list] = None) -> int:
     """Command-line entry point."""
-    default_rasa = os.environ.get("BTS_RASA_URL") or f"http://localhost:{os.environ.get('BTS_RASA_PORT', '5005')}"
+    rasa_port = os.environ.get("BTS_RASA_PORT", "5005")
+    default_rasa = os.environ.get("BTS_RASA_URL") or f"http://localhost:{rasa_port}"
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("BTS_WIDGET_PORT", "8080")))
     parser.add_argument("--host", default=os.environ.get("BTS_WIDGET_HOST", "127.0.0.1"))
@@ -240,13 +243,14 @@ def main(argv: Optional[list] = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no access log")
     args = parser.parse_args(argv)
     if not (DIST / "bts-chat.js").exists():
-        print("warning: widget/dist/bts-chat.js is missing; build it with `bash widget/setup.sh`", file=sys.stderr)
+        print("warning: widget/dist/bts-chat.js is missing; run `bash widget/setup.sh`", file=sys.stderr)
     try:
         server = make_server(args.port, args.rasa_url, args.host, args.quiet)
     except ValueError as error:
         print(f"error: --rasa-url: {error}", file=sys.stderr)
         return 2
-    print(f"Widget demo on http://localhost:{server.server_address[1]}/ (Rasa at {args.rasa_url})", flush=True)
+    port = server.server_address[1]
+    print(f"Widget demo on http://localhost:{port}/ (Rasa at {args.rasa_url})", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

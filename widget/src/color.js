@@ -1,5 +1,6 @@
 // Colour handling that keeps the clinic's brand colour but guarantees WCAG 2.1 AA contrast:
-// text on the brand colour is white or near-black, whichever contrasts more (always >= 4.58:1),
+// text on the brand colour is white or near-black, whichever contrasts more (a mid-tone that
+// reaches 4.5:1 with neither is darkened under white text),
 // and the brand colour used as text or outline on light backgrounds is darkened until it
 // reaches 4.5:1.
 
@@ -54,11 +55,17 @@ export function darkenFor(color, background, ratio = 4.5) {
  * @returns {Record<string, string>}
  */
 export function palette(brand) {
-  const base = parseHex(brand) || FALLBACK;
+  let base = parseHex(brand) || FALLBACK;
+  let text = textOn(base);
+  if (contrast(base, text) < 4.5) {
+    // Mid-tones (around #777) reach 4.5:1 with neither: darken them under white text.
+    base = darkenFor(base, WHITE);
+    text = WHITE;
+  }
   const bubble = [238, 241, 245]; // --bts-bot-bg, the darkest light surface the accent sits on
   return {
     "--bts-brand": toHex(base),
-    "--bts-on-brand": toHex(textOn(base)),
+    "--bts-on-brand": toHex(text),
     "--bts-accent": toHex(darkenFor(base, bubble)),
   };
 }

@@ -234,7 +234,7 @@ class ChatWidget {
         hidden: true,
       },
       h(
-        "header",
+        "div",
         { class: "header" },
         this.titleEl,
         h("div", { class: "actions" }, this.restartBtn, this.closeBtn),

@@ -1,0 +1,107 @@
+"""A page object for the chat widget (Playwright's CSS locators reach into its open shadow root).
+
+Only locator-based waiting is used: the demo page's CSP forbids `eval`, which
+`page.wait_for_function` needs.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Dict, List, Optional
+
+from playwright.sync_api import Locator, Page, expect
+
+from scripts.model_files import ROOT
+
+REPLY_TIMEOUT_MS = 45_000  # the assistant shares 2 CPU cores with everything else
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+DESKTOP = {"width": 1280, "height": 800}
+MOBILE = {"width": 390, "height": 844}
+
+# Numbers the tests measure; conftest prints them at the end of the run.
+METRICS: Dict[str, str] = {}
+
+
+class Widget:
+    """The widget on one tab."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.launcher = page.locator(".launcher")
+        self.panel = page.locator(".panel")
+        self.input = page.locator(".input")
+        self.typing = page.locator(".typing")
+        self.banner = page.locator(".banner")
+        self.badge = page.locator(".badge")
+        self.wrapper = page.locator(".bts")
+
+    # ------------------------------------------------------------ reading
+
+    def bubbles(self, who: Optional[str] = None) -> Locator:
+        return self.page.locator(f".msg--{who} .bubble" if who else ".msg .bubble")
+
+    def texts(self, who: Optional[str] = None) -> List[str]:
+        return [t.strip() for t in self.bubbles(who).all_text_contents()]
+
+    def quick_buttons(self) -> Locator:
+        return self.page.locator(".msg--bot .quick-btn")
+
+    def active(self) -> Dict[str, Any]:
+        """What has the keyboard focus: in the page, or inside the widget's shadow root."""
+        return self.page.evaluate(
+            """() => {
+              const host = document.querySelector('#bts-chat');
+              const inWidget = document.activeElement === host;
+              const el = inWidget ? host.shadowRoot.activeElement : document.activeElement;
+              if (!el) return {inWidget, tag: null};
+              const style = getComputedStyle(el);
+              return {inWidget, tag: el.tagName.toLowerCase(), id: el.id, cls: el.className,
+                      text: el.textContent.trim(), label: el.getAttribute('aria-label'),
+                      outline: style.outlineStyle, outlineWidth: parseFloat(style.outlineWidth)};
+            }"""
+        )
+
+    def session_state(self) -> Dict[str, Any]:
+        return self.page.evaluate(
+            """() => {
+              const key = Object.keys(localStorage).find((k) => k.startsWith('bts-chat:v1:'));
+              return key ? JSON.parse(localStorage.getItem(key)) : null;
+            }"""
+        )
+
+    # ------------------------------------------------------------ acting
+
+    def open(self) -> None:
+        expect(self.launcher).to_be_visible()
+        self.launcher.click()
+        expect(self.panel).to_be_visible()
+
+    def wait_online(self, timeout: float = REPLY_TIMEOUT_MS) -> None:
+        expect(self.page.locator(".bts[data-connection=online]")).to_be_attached(timeout=timeout)
+
+    def wait_bots(self, count: int, timeout: float = REPLY_TIMEOUT_MS) -> None:
+        """Waits until at least `count` bot messages are shown and the turn is over."""
+        expect(self.page.locator(".msg--bot").nth(count - 1)).to_be_attached(timeout=timeout)
+        expect(self.typing).to_be_hidden(timeout=timeout)
+
+    def send(self, text: str) -> None:
+        self.input.fill(text)
+        self.input.press("Enter")
+
+    def ask(self, text: str) -> List[str]:
+        """Sends `text`, waits for the whole reply, and returns the new bot messages."""
+        before = self.bubbles("bot").count()
+        self.send(text)
+        self.wait_bots(before + 1)
+        return self.texts("bot")[before:]
+
+    def timed_ask(self, text: str) -> float:
+        """Seconds from pressing Enter to the first reply on screen."""
+        before = self.bubbles("bot").count()
+        self.input.fill(text)
+        start = time.monotonic()
+        self.input.press("Enter")
+        expect(self.page.locator(".msg--bot").nth(before)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+        elapsed = time.monotonic() - start
+        expect(self.typing).to_be_hidden(timeout=REPLY_TIMEOUT_MS)
+        return elapsed
