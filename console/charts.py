@@ -11,8 +11,9 @@ BAR = "#2f6f8f"
 
 
 def _nice_max(value: float) -> float:
-    if value <= 0:
-        return 1
+    """A round axis maximum divisible into 4 whole-number ticks."""
+    if value <= 4:
+        return 4
     for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000):
         if value <= step * 4:
             return step * 4 if value > step * 2 else step * 2 if value > step else step
