@@ -41,12 +41,14 @@ import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional
 
 import requests
 
 from actions.config import Settings
-from actions.store import OutboxJob, Store
+
+if TYPE_CHECKING:  # actions.store imports this module at run time
+    from actions.store import OutboxJob, Store
 
 logger = logging.getLogger(__name__)
 
@@ -469,33 +471,39 @@ def deliver_due(
     )
 
 
-def deliver_now(store: Store, outbox_ids: Iterable[int], budget_s: float) -> None:
+def deliver_now(store: Store, jobs: Iterable[OutboxJob], budget_s: float) -> None:
     """One immediate attempt per new delivery, holding the caller for at most about `budget_s`.
 
-    Attempts run in a background thread; the caller stops waiting after the budget. An
-    attempt still running then finishes on its own and records its outcome; a row not yet
-    attempted stays due for the worker.
+    The jobs come already claimed (see `Store.submit`). Attempts run in a background thread;
+    the caller stops waiting after the budget. An attempt still running then finishes on its own
+    and records its outcome; a job not yet attempted is given back to the worker.
 
     Args:
         store: The store.
-        outbox_ids: The new outbox rows.
-        budget_s: Seconds the caller may wait.
+        jobs: The claimed deliveries of a new request.
+        budget_s: Seconds the caller may still wait.
     """
-    ids = list(outbox_ids)
-    if not ids or budget_s <= 0:
+    pending = list(jobs)
+    if not pending:
         return
-    deadline = time.monotonic() + budget_s
+    deadline = time.monotonic() + max(0.0, budget_s)
 
     def run() -> None:
-        for outbox_id in ids:
+        for index, job in enumerate(pending):
             remaining = deadline - time.monotonic()
             if remaining < 0.1:
+                for untried in pending[index:]:
+                    try:
+                        store.release(untried.outbox_id)
+                    except Exception as exc:  # noqa: BLE001 - the lease expires instead
+                        logger.warning("could not give back %s (%s)", untried.idempotency_key,
+                                       type(exc).__name__)
                 return
             try:
-                _claim_and_attempt(store, outbox_id, timeout_s=remaining)
-            except Exception as exc:  # noqa: BLE001 - the worker retries
+                attempt(store, job, timeout_s=remaining)
+            except Exception as exc:  # noqa: BLE001 - the worker retries after the lease
                 logger.warning("immediate delivery skipped (%s); the worker will retry", type(exc).__name__)
 
-    thread = threading.Thread(target=run, name="bts-deliver-now", daemon=True)
+    thread = threading.Thread(target=run, name="bts-deliver-now", daemon=False)
     thread.start()
-    thread.join(max(0.0, deadline - time.monotonic()) + 0.25)
+    thread.join(max(0.0, deadline - time.monotonic()) + 0.1)

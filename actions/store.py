@@ -24,6 +24,7 @@ import os
 import re
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -47,6 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from actions import outbox as delivery
 from actions.config import Settings, settings
 
 logger = logging.getLogger(__name__)
@@ -470,6 +472,7 @@ class Store:
         self._engine = engine
         self._schema_ready = False
         self._lock = threading.Lock()
+        self._schema_lock = threading.Lock()
         self._new_reference = reference_factory
 
     # -- connection -------------------------------------------------------------------------
@@ -495,13 +498,17 @@ class Store:
         """
         if self._schema_ready:
             return
-        _make_sqlite_dir(str(self.engine.url))
-        try:
-            metadata.create_all(self.engine.execution_options(bts_write=True))
-        except SQLAlchemyError:
-            # Another process may have created the tables between the check and the CREATE.
-            metadata.create_all(self.engine.execution_options(bts_write=True))
-        self._schema_ready = True
+        engine = self.engine
+        with self._schema_lock:
+            if self._schema_ready:
+                return
+            _make_sqlite_dir(str(engine.url))
+            try:
+                metadata.create_all(engine.execution_options(bts_write=True))
+            except SQLAlchemyError:
+                # Another process may have created the tables between the check and the CREATE.
+                metadata.create_all(engine.execution_options(bts_write=True))
+            self._schema_ready = True
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -530,7 +537,10 @@ class Store:
         conversation_id: str,
         details_json: str,
         created_at: datetime,
+        claim: bool = False,
     ) -> List[int]:
+        """Inserts a request and its outbox rows; with `claim`, the rows start claimed (see `claim`)."""
+        lease_s = self.config.outbox_lease_s if claim else 0.0
         request_id = conn.execute(
             booking_requests.insert().values(
                 reference=reference,
@@ -551,8 +561,8 @@ class Store:
                         channel=channel,
                         idempotency_key=f"{reference}:{channel}",
                         state=PENDING,
-                        attempts=0,
-                        next_attempt_at=created_at,
+                        attempts=1 if claim else 0,
+                        next_attempt_at=created_at + timedelta(seconds=lease_s),
                     )
                 ).inserted_primary_key[0]
             )
@@ -593,16 +603,19 @@ class Store:
             details_json = _dump_details(details)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"details must be JSON-serialisable ({type(exc).__name__})") from None
+        started = time.monotonic()
         created_at = utcnow()
         length = REFERENCE_LENGTH
         tries = 0
         reference = self._new_reference(length)
+        # Rows to be attempted right away are inserted already claimed: one write less.
+        claim = deliver_now and self.config.submit_delivery_budget_s > 0
         try:
             while True:
                 try:
                     with self._write() as conn:
                         outbox_ids = self._insert(
-                            conn, reference, kind, str(conversation_id), details_json, created_at
+                            conn, reference, kind, str(conversation_id), details_json, created_at, claim
                         )
                     break
                 except IntegrityError:
@@ -623,11 +636,29 @@ class Store:
             )
             self._spool(reference, kind, str(conversation_id), details, created_at)
             return SubmitResult(reference=reference, stored=False), []
-        logger.info("stored %s request %s (%d deliveries queued)", kind, reference, len(outbox_ids))
-        if deliver_now and outbox_ids:
-            from actions.outbox import deliver_now as _deliver_now
-
-            _deliver_now(self, outbox_ids, self.config.submit_delivery_budget_s)
+        logger.info(
+            "stored %s request %s in %.3f s (%d deliveries queued)",
+            kind, reference, time.monotonic() - started, len(outbox_ids),
+        )
+        if claim and outbox_ids:
+            request = {
+                "reference": reference,
+                "kind": kind,
+                "status": "new",
+                "conversation_id": str(conversation_id),
+                "created_at": _iso(created_at),
+                "updated_at": _iso(created_at),
+                "details": json.loads(details_json),
+                "stored": True,
+                "deliveries": [],
+            }
+            jobs = [
+                OutboxJob(outbox_id, channel, f"{reference}:{channel}", 1, request)
+                for outbox_id, channel in zip(outbox_ids, self.config.delivery_channels, strict=True)
+            ]
+            # The budget covers the whole call, the database write included.
+            budget_s = self.config.submit_delivery_budget_s - (time.monotonic() - started)
+            delivery.deliver_now(self, jobs, budget_s)
         return SubmitResult(reference=reference, stored=True), outbox_ids
 
     def _spool(
@@ -861,6 +892,19 @@ class Store:
             request=_request_dict(request),
         )
 
+    def release(self, outbox_id: int) -> None:
+        """Gives a claimed delivery back untried, so that the worker attempts it right away.
+
+        Args:
+            outbox_id: The outbox row.
+        """
+        with self._write() as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id == outbox_id, outbox.c.state == PENDING, outbox.c.attempts > 0)
+                .values(attempts=outbox.c.attempts - 1, next_attempt_at=utcnow())
+            )
+
     def mark_delivered(self, outbox_id: int) -> None:
         """Records a successful delivery.
 
@@ -926,9 +970,10 @@ def submit_request(kind: str, conversation_id: str, details: dict) -> SubmitResu
 
     Writes the `booking_requests` row (status `new`, a fresh `BTS-XXXX` reference) and one
     `outbox` row per configured channel in one transaction, then makes one immediate delivery
-    attempt that holds the caller for at most `BTS_SUBMIT_DELIVERY_BUDGET_S` (2.5 s by
-    default); whatever is not delivered by then, the outbox worker retries. If the database is
-    unreachable, the request is appended to the spool file and the worker replays it later.
+    attempt. The whole call, database write included, waits at most about
+    `BTS_SUBMIT_DELIVERY_BUDGET_S` (2.5 s by default); whatever is not delivered by then, the
+    outbox worker retries. If the database is unreachable, the request is appended to the spool
+    file and the worker replays it later.
 
     The call blocks for up to about 3 s: from an `async` action, run it with
     `await asyncio.to_thread(submit_request, ...)` so other conversations are not held up.

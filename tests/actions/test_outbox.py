@@ -547,3 +547,34 @@ def test_delivery_problems_name_the_variable(env: Dict[str, str], problem: str) 
 def test_unusable_delivery_settings_name_the_variable(env: Dict[str, str], name: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env(env)
+
+
+def test_deliveries_left_without_budget_go_back_to_the_worker_untried(tmp_path: Path) -> None:
+    receiver = Receiver(tmp_path, ["hang"], hang_s=3)
+    server = SmtpCapture()
+    try:
+        config = replace(smtp_settings(tmp_path, server.port), webhook_url=receiver.url,
+                         webhook_timeout_s=5, submit_delivery_budget_s=0.8)
+        store = Store(config)
+        started = time.monotonic()
+        store.submit("booking", "c1", DETAILS)
+        assert time.monotonic() - started < 1.2
+        time.sleep(0.3)  # the webhook attempt times out in the background and records it
+        webhook, mail = outbox_rows(store)
+        assert webhook["channel"] == "webhook" and webhook["attempts"] == 1
+        assert "timed out" in webhook["last_error"]
+        assert mail["channel"] == "email" and mail["attempts"] == 0 and mail["last_error"] is None
+        assert mail["next_attempt_at"] <= utcnow() and server.messages == []
+        assert deliver_due(store).delivered == 2  # e-mail, and the webhook retry (its fault is used up)
+        assert len(server.messages) == 1 and len(receiver.inbox.snapshot()["requests"]) == 1
+    finally:
+        receiver.stop()
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_budget_used_up_by_the_database_write_leaves_everything_to_the_worker(tmp_path: Path) -> None:
+    store = Store(hook_settings(tmp_path, "http://127.0.0.1:9/", submit_delivery_budget_s=0.001))
+    store.submit("booking", "c1", DETAILS)
+    [row] = outbox_rows(store)
+    assert row["attempts"] == 0 and row["last_error"] is None and row["next_attempt_at"] <= utcnow()
