@@ -93,8 +93,10 @@ def run_purge(s: Settings, days: Optional[int], dry_run: bool) -> int:
         return 0
     result = purge(_engine(s), retention, actor="cli", role="system", dry_run=dry_run)
     verb = "would purge" if dry_run else "purged"
-    print(f"{verb} {result['conversations']} conversation(s) with no message in {retention} days"
-          + ("" if dry_run else f" ({result['events']} events)"))
+    print(
+        f"{verb} {result['conversations']} conversation(s) with no message in {retention} days"
+        + ("" if dry_run else f" ({result['events']} events)")
+    )
     return 0
 
 
@@ -121,17 +123,27 @@ def serve(s: Settings, host: Optional[str], port: Optional[int]) -> int:
     engine = make_engine(s.database_url)
     app = create_app(s, engine)
     if s.secret_is_ephemeral:
-        log.warning("CONSOLE_SECRET_KEY is not set: using a random key, so sessions end when the console restarts")
+        log.warning(
+            "CONSOLE_SECRET_KEY is not set: using a random key, so sessions end when the console restarts"
+        )
     stop = threading.Event()
     if s.retention_days > 0 and s.purge_interval_hours > 0:
         threading.Thread(target=purge_scheduler, args=(s, engine, stop), name="purge", daemon=True).start()
     host, port = host or s.host, port or s.port
-    log.info("staff console on http://%s:%d/", "localhost" if host in ("127.0.0.1", "0.0.0.0") else host, port)
+    log.info(
+        "staff console on http://%s:%d/", "localhost" if host in ("127.0.0.1", "0.0.0.0") else host, port
+    )
     try:
-        waitress_serve(app, host=host, port=port, threads=8, ident="bts-console",
-                       trusted_proxy="127.0.0.1" if s.trust_proxy else None,
-                       trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-for"} if s.trust_proxy else None,
-                       clear_untrusted_proxy_headers=True)
+        waitress_serve(
+            app,
+            host=host,
+            port=port,
+            threads=8,
+            ident="bts-console",
+            trusted_proxy="127.0.0.1" if s.trust_proxy else None,
+            trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-for"} if s.trust_proxy else None,
+            clear_untrusted_proxy_headers=True,
+        )
     finally:
         stop.set()
     return 0
@@ -140,12 +152,16 @@ def serve(s: Settings, host: Optional[str], port: Optional[int]) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    parser = argparse.ArgumentParser(prog="python -m console", description="Border Therapy Services staff console")
+    parser = argparse.ArgumentParser(
+        prog="python -m console", description="Border Therapy Services staff console"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("create-user", help="create an account (the password is prompted, or read from stdin)")
     p.add_argument("username")
     p.add_argument("--role", choices=user_db.ROLES, required=True)
-    p.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    p.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of stdin"
+    )
     p = sub.add_parser("set-password", help="set a new password (ends the account's sessions)")
     p.add_argument("username")
     p.add_argument("--password-stdin", action="store_true")

@@ -24,7 +24,7 @@ def resolve_database_url(url: str, root: Path = ROOT) -> str:
     """Makes a relative SQLite path relative to the project root (as Rasa's `var/bts.db` is)."""
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
-        return prefix + str((root / url[len(prefix):]).resolve())
+        return prefix + str((root / url[len(prefix) :]).resolve())
     return url
 
 
@@ -111,7 +111,7 @@ class Settings:
     page_size: int = 50
 
     @classmethod
-    def from_env(cls, env: Optional[Mapping[str, str]] = None, **overrides: object) -> "Settings":
+    def from_env(cls, env: Optional[Mapping[str, str]] = None, **overrides: object) -> Settings:
         """Reads the settings from `env` (default: the process environment)."""
         env = os.environ if env is None else env
         root = Path(env.get("BTS_PROJECT_ROOT") or ROOT)

@@ -27,7 +27,8 @@ _Dumper.add_representer(str, _literal)
 def nlu_yaml(examples: Dict[str, List[str]], generated_at: Optional[str] = None) -> str:
     """NLU training data in Rasa's format: one block per intent, examples as a literal list."""
     lines = [
-        f"# Exported from the Border Therapy Services staff console{(' on ' + generated_at) if generated_at else ''}.",
+        "# Exported from the Border Therapy Services staff console"
+        + (f" on {generated_at}." if generated_at else "."),
         "# Review each example, then merge it into data/nlu/ and retrain.",
         f'version: "{RASA_YAML_VERSION}"',
         "nlu:",
@@ -50,8 +51,8 @@ def _annotated(text: str, entities: List[Dict[str, Any]]) -> str:
     for e in spans:
         if e["start"] < pos or e["end"] > len(text):
             continue
-        out.append(text[pos:e["start"]])
-        out.append(f"[{text[e['start']:e['end']]}]({e['entity']})")
+        out.append(text[pos : e["start"]])
+        out.append(f"[{text[e['start'] : e['end']]}]({e['entity']})")
         pos = e["end"]
     out.append(text[pos:])
     return "".join(out)
@@ -79,9 +80,23 @@ def story_yaml(name: str, items: List[Dict[str, Any]], corrected: Dict[int, str]
 
 
 CSV_COLUMNS = [
-    "reference", "kind", "status", "created_at", "updated_at", "conversation_id", "name", "phone", "email",
-    "preferred_time_text", "preferred_time", "reason", "patient_type", "insurance", "consent",
-    "related_reference", "delivery",
+    "reference",
+    "kind",
+    "status",
+    "created_at",
+    "updated_at",
+    "conversation_id",
+    "name",
+    "phone",
+    "email",
+    "preferred_time_text",
+    "preferred_time",
+    "reason",
+    "patient_type",
+    "insurance",
+    "consent",
+    "related_reference",
+    "delivery",
 ]
 
 
@@ -101,10 +116,28 @@ def bookings_csv(rows: Iterable[Dict[str, Any]]) -> str:
     writer.writerow(CSV_COLUMNS)
     for r in rows:
         d = r["details"]
-        writer.writerow([_cell(v) for v in [
-            r.get("reference"), r.get("kind"), r.get("status"), r.get("created_at"), r.get("updated_at"),
-            r.get("conversation_id"), d.get("name"), d.get("phone"), d.get("email"), d.get("preferred_time_text"),
-            d.get("preferred_time"), d.get("reason"), d.get("patient_type"), d.get("insurance"), d.get("consent"),
-            d.get("related_reference"), r["delivery"]["state"],
-        ]])
+        writer.writerow(
+            [
+                _cell(v)
+                for v in [
+                    r.get("reference"),
+                    r.get("kind"),
+                    r.get("status"),
+                    r.get("created_at"),
+                    r.get("updated_at"),
+                    r.get("conversation_id"),
+                    d.get("name"),
+                    d.get("phone"),
+                    d.get("email"),
+                    d.get("preferred_time_text"),
+                    d.get("preferred_time"),
+                    d.get("reason"),
+                    d.get("patient_type"),
+                    d.get("insurance"),
+                    d.get("consent"),
+                    d.get("related_reference"),
+                    r["delivery"]["state"],
+                ]
+            ]
+        )
     return buffer.getvalue()

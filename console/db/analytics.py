@@ -37,9 +37,13 @@ def compute(conn: sa.Connection, start_day: dt.date, end_day: dt.date, tz: ZoneI
     per_day_conv: Counter = Counter()
     totals = Counter()
     for r in conn.execute(
-        sa.select(conversations.c.first_ts, conversations.c.has_fallback, conversations.c.has_red_flag,
-                  conversations.c.handoff_reference, conversations.c.booking_reference)
-        .where(conversations.c.first_ts >= start, conversations.c.first_ts < end)
+        sa.select(
+            conversations.c.first_ts,
+            conversations.c.has_fallback,
+            conversations.c.has_red_flag,
+            conversations.c.handoff_reference,
+            conversations.c.booking_reference,
+        ).where(conversations.c.first_ts >= start, conversations.c.first_ts < end)
     ):
         per_day_conv[dt.datetime.fromtimestamp(r.first_ts, tz).date()] += 1
         totals["conversations"] += 1
@@ -56,16 +60,25 @@ def compute(conn: sa.Connection, start_day: dt.date, end_day: dt.date, tz: ZoneI
         sa.select(sa.func.count()).select_from(messages).where(*in_range, messages.c.is_fallback)
     ).scalar_one()
     top_intents: List[Tuple[str, int]] = [
-        (r.intent or "(none)", int(r.n)) for r in conn.execute(
-            sa.select(messages.c.intent, sa.func.count().label("n")).where(*in_range)
-            .group_by(messages.c.intent).order_by(sa.desc("n"), messages.c.intent).limit(TOP_N))
+        (r.intent or "(none)", int(r.n))
+        for r in conn.execute(
+            sa.select(messages.c.intent, sa.func.count().label("n"))
+            .where(*in_range)
+            .group_by(messages.c.intent)
+            .order_by(sa.desc("n"), messages.c.intent)
+            .limit(TOP_N)
+        )
     ]
     lowered = sa.func.lower(messages.c.text)
     misunderstood: List[Tuple[str, int]] = [
-        (r.text, int(r.n)) for r in conn.execute(
+        (r.text, int(r.n))
+        for r in conn.execute(
             sa.select(sa.func.min(messages.c.text).label("text"), sa.func.count().label("n"))
-            .where(*in_range, messages.c.is_low_confidence).group_by(lowered)
-            .order_by(sa.desc("n"), lowered).limit(TOP_N))
+            .where(*in_range, messages.c.is_low_confidence)
+            .group_by(lowered)
+            .order_by(sa.desc("n"), lowered)
+            .limit(TOP_N)
+        )
     ]
     n = totals["conversations"]
 

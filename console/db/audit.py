@@ -11,10 +11,31 @@ import sqlalchemy as sa
 from console.db.schema import audit
 
 ACTIONS = (
-    "login", "login_failed", "logout", "view_transcript", "view_booking", "reveal", "export_nlu",
-    "export_story", "export_bookings", "delete_conversation", "purge", "review", "unreview",
-    "tag_add", "tag_remove", "note_add", "nlu_label", "nlu_dismiss", "nlu_reset", "booking_status",
-    "user_create", "user_password", "user_role", "user_active", "user_unlock",
+    "login",
+    "login_failed",
+    "logout",
+    "view_transcript",
+    "view_booking",
+    "reveal",
+    "export_nlu",
+    "export_story",
+    "export_bookings",
+    "delete_conversation",
+    "purge",
+    "review",
+    "unreview",
+    "tag_add",
+    "tag_remove",
+    "note_add",
+    "nlu_label",
+    "nlu_dismiss",
+    "nlu_reset",
+    "booking_status",
+    "user_create",
+    "user_password",
+    "user_role",
+    "user_active",
+    "user_unlock",
 )
 
 
@@ -31,11 +52,18 @@ def record(
     """Appends one entry (inside the caller's transaction, so it is written with the change)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    conn.execute(audit.insert().values(
-        ts=time.time(), username=username[:64], role=role[:16], action=action,
-        target_type=target_type, target_id=None if target_id is None else str(target_id)[:255],
-        detail=json.dumps(detail, sort_keys=True) if detail else None, ip=(ip or "")[:64] or None,
-    ))
+    conn.execute(
+        audit.insert().values(
+            ts=time.time(),
+            username=username[:64],
+            role=role[:16],
+            action=action,
+            target_type=target_type,
+            target_id=None if target_id is None else str(target_id)[:255],
+            detail=json.dumps(detail, sort_keys=True) if detail else None,
+            ip=(ip or "")[:64] or None,
+        )
+    )
 
 
 def search(
@@ -59,8 +87,11 @@ def search(
         where.append(audit.c.ts < end)
     total = conn.execute(sa.select(sa.func.count()).select_from(audit).where(*where)).scalar_one()
     rows = conn.execute(
-        sa.select(audit).where(*where).order_by(audit.c.id.desc())
-        .limit(page_size).offset((page - 1) * page_size)
+        sa.select(audit)
+        .where(*where)
+        .order_by(audit.c.id.desc())
+        .limit(page_size)
+        .offset((page - 1) * page_size)
     ).all()
     out = []
     for r in rows:

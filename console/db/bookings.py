@@ -52,7 +52,12 @@ def _outbox_by_request(conn: sa.Connection, ids: List[int]) -> Dict[int, List[Di
 
 
 def list_page(
-    conn: sa.Connection, status: str = "", kind: str = "", reference: str = "", page: int = 1, page_size: int = 50
+    conn: sa.Connection,
+    status: str = "",
+    kind: str = "",
+    reference: str = "",
+    page: int = 1,
+    page_size: int = 50,
 ) -> Tuple[List[Dict[str, Any]], int, Dict[str, int]]:
     """A page of requests (newest first), the number that match, and counts per status."""
     where = []
@@ -63,16 +68,24 @@ def list_page(
     if reference:
         where.append(booking_requests.c.reference == reference.strip().upper())
     total = conn.execute(sa.select(sa.func.count()).select_from(booking_requests).where(*where)).scalar_one()
-    rows = [dict(r._mapping) for r in conn.execute(
-        sa.select(booking_requests).where(*where).order_by(booking_requests.c.id.desc())
-        .limit(page_size).offset((page - 1) * page_size))]
+    rows = [
+        dict(r._mapping)
+        for r in conn.execute(
+            sa.select(booking_requests)
+            .where(*where)
+            .order_by(booking_requests.c.id.desc())
+            .limit(page_size)
+            .offset((page - 1) * page_size)
+        )
+    ]
     deliveries = _outbox_by_request(conn, [r["id"] for r in rows])
     for r in rows:
         r["details"] = details_of(r["details"])
         r["delivery"] = delivery_summary(deliveries.get(r["id"], []))
     counts = {s: 0 for s in STATUSES}
-    for r in conn.execute(sa.select(booking_requests.c.status, sa.func.count().label("n"))
-                          .group_by(booking_requests.c.status)):
+    for r in conn.execute(
+        sa.select(booking_requests.c.status, sa.func.count().label("n")).group_by(booking_requests.c.status)
+    ):
         counts[str(r.status)] = int(r.n)
     return rows, total, counts
 
@@ -101,7 +114,9 @@ def set_status(conn: sa.Connection, request_id: int, old: str, new: str) -> bool
 
 def all_rows(conn: sa.Connection) -> List[Dict[str, Any]]:
     """Every request with its delivery summary, oldest first (CSV export)."""
-    rows = [dict(r._mapping) for r in conn.execute(sa.select(booking_requests).order_by(booking_requests.c.id))]
+    rows = [
+        dict(r._mapping) for r in conn.execute(sa.select(booking_requests).order_by(booking_requests.c.id))
+    ]
     deliveries = _outbox_by_request(conn, [r["id"] for r in rows])
     for r in rows:
         r["details"] = details_of(r["details"])

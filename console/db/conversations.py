@@ -20,8 +20,12 @@ FLAGS = {
     "reviewed": conversations.c.reviewed_at.is_not(None),
 }
 FLAG_LABELS = {
-    "fallback": "Fallback", "red_flag": "Red flag", "booking": "Booking made", "handoff": "Handoff",
-    "low_confidence": "Low confidence", "reviewed": "Reviewed",
+    "fallback": "Fallback",
+    "red_flag": "Red flag",
+    "booking": "Booking made",
+    "handoff": "Handoff",
+    "low_confidence": "Low confidence",
+    "reviewed": "Reviewed",
 }
 SORTS = {
     "recent": (conversations.c.last_ts.desc(),),
@@ -69,10 +73,12 @@ def _base_conditions(query: Query) -> List[Any]:
     if query.end is not None:
         where.append(conversations.c.first_ts < query.end)
     for term in search_terms(query.q):
-        where.append(sa.exists().where(
-            messages.c.conversation_id == conversations.c.id,
-            sa.func.lower(messages.c.text).like(f"%{_like_escape(term)}%", escape="\\"),
-        ))
+        where.append(
+            sa.exists().where(
+                messages.c.conversation_id == conversations.c.id,
+                sa.func.lower(messages.c.text).like(f"%{_like_escape(term)}%", escape="\\"),
+            )
+        )
     return where
 
 
@@ -91,15 +97,21 @@ def list_page(conn: sa.Connection, query: Query) -> Tuple[List[Dict[str, Any]], 
     where = _base_conditions(query) + _filter_conditions(query)
     total = conn.execute(sa.select(sa.func.count()).select_from(conversations).where(*where)).scalar_one()
     rows = conn.execute(
-        sa.select(conversations).where(*where).order_by(*SORTS.get(query.sort, SORTS["recent"]))
-        .limit(query.page_size).offset((query.page - 1) * query.page_size)
+        sa.select(conversations)
+        .where(*where)
+        .order_by(*SORTS.get(query.sort, SORTS["recent"]))
+        .limit(query.page_size)
+        .offset((query.page - 1) * query.page_size)
     ).all()
     items = [dict(r._mapping) for r in rows]
     ids = [i["id"] for i in items]
     by_id: Dict[int, List[str]] = {i: [] for i in ids}
     if ids:
-        for r in conn.execute(sa.select(tags.c.conversation_id, tags.c.tag)
-                              .where(tags.c.conversation_id.in_(ids)).order_by(tags.c.tag)):
+        for r in conn.execute(
+            sa.select(tags.c.conversation_id, tags.c.tag)
+            .where(tags.c.conversation_id.in_(ids))
+            .order_by(tags.c.tag)
+        ):
             by_id[r.conversation_id].append(r.tag)
     for item in items:
         item["tags"] = by_id.get(item["id"], [])
@@ -115,9 +127,12 @@ def facet_counts(conn: sa.Connection, query: Query) -> Dict[str, int]:
 
 
 def all_tags(conn: sa.Connection) -> List[Tuple[str, int]]:
-    return [(r.tag, r.n) for r in conn.execute(
-        sa.select(tags.c.tag, sa.func.count().label("n")).group_by(tags.c.tag).order_by(tags.c.tag)
-    )]
+    return [
+        (r.tag, r.n)
+        for r in conn.execute(
+            sa.select(tags.c.tag, sa.func.count().label("n")).group_by(tags.c.tag).order_by(tags.c.tag)
+        )
+    ]
 
 
 def get(conn: sa.Connection, conversation_id: int) -> Optional[Dict[str, Any]]:
@@ -130,37 +145,55 @@ def by_sender(conn: sa.Connection, sender_ids: List[str]) -> Dict[str, int]:
     out: Dict[str, int] = {}
     ids = [s for s in set(sender_ids) if s]
     for i in range(0, len(ids), 500):
-        for r in conn.execute(sa.select(conversations.c.id, conversations.c.sender_id)
-                              .where(conversations.c.sender_id.in_(ids[i:i + 500]))):
+        for r in conn.execute(
+            sa.select(conversations.c.id, conversations.c.sender_id).where(
+                conversations.c.sender_id.in_(ids[i : i + 500])
+            )
+        ):
             out[r.sender_id] = r.id
     return out
 
 
 def tags_of(conn: sa.Connection, conversation_id: int) -> List[str]:
-    return [r.tag for r in conn.execute(
-        sa.select(tags.c.tag).where(tags.c.conversation_id == conversation_id).order_by(tags.c.tag)
-    )]
+    return [
+        r.tag
+        for r in conn.execute(
+            sa.select(tags.c.tag).where(tags.c.conversation_id == conversation_id).order_by(tags.c.tag)
+        )
+    ]
 
 
 def notes_of(conn: sa.Connection, conversation_id: int) -> List[Dict[str, Any]]:
-    return [dict(r._mapping) for r in conn.execute(
-        sa.select(notes).where(notes.c.conversation_id == conversation_id).order_by(notes.c.id)
-    )]
+    return [
+        dict(r._mapping)
+        for r in conn.execute(
+            sa.select(notes).where(notes.c.conversation_id == conversation_id).order_by(notes.c.id)
+        )
+    ]
 
 
 def set_reviewed(conn: sa.Connection, conversation_id: int, username: Optional[str]) -> None:
-    conn.execute(conversations.update().where(conversations.c.id == conversation_id).values(
-        reviewed_at=time.time() if username else None, reviewed_by=username,
-    ))
+    conn.execute(
+        conversations.update()
+        .where(conversations.c.id == conversation_id)
+        .values(
+            reviewed_at=time.time() if username else None,
+            reviewed_by=username,
+        )
+    )
 
 
 def add_tag(conn: sa.Connection, conversation_id: int, tag: str, username: str) -> bool:
-    exists = conn.execute(sa.select(tags.c.id).where(
-        tags.c.conversation_id == conversation_id, tags.c.tag == tag)).first()
+    exists = conn.execute(
+        sa.select(tags.c.id).where(tags.c.conversation_id == conversation_id, tags.c.tag == tag)
+    ).first()
     if exists:
         return False
-    conn.execute(tags.insert().values(conversation_id=conversation_id, tag=tag, created_by=username,
-                                      created_at=time.time()))
+    conn.execute(
+        tags.insert().values(
+            conversation_id=conversation_id, tag=tag, created_by=username, created_at=time.time()
+        )
+    )
     return True
 
 
@@ -170,16 +203,23 @@ def remove_tag(conn: sa.Connection, conversation_id: int, tag: str) -> bool:
 
 
 def add_note(conn: sa.Connection, conversation_id: int, body: str, username: str) -> None:
-    conn.execute(notes.insert().values(conversation_id=conversation_id, body=body, author=username,
-                                       created_at=time.time()))
+    conn.execute(
+        notes.insert().values(
+            conversation_id=conversation_id, body=body, author=username, created_at=time.time()
+        )
+    )
 
 
 def labels_of(conn: sa.Connection, conversation_id: int) -> Dict[int, Dict[str, Any]]:
-    return {r.event_id: dict(r._mapping) for r in conn.execute(
-        sa.select(nlu_labels).where(nlu_labels.c.conversation_id == conversation_id))}
+    return {
+        r.event_id: dict(r._mapping)
+        for r in conn.execute(sa.select(nlu_labels).where(nlu_labels.c.conversation_id == conversation_id))
+    }
 
 
-def bookings_of(conn: sa.Connection, sender_id: str, references: List[str], has_bookings: bool) -> List[Dict[str, Any]]:
+def bookings_of(
+    conn: sa.Connection, sender_id: str, references: List[str], has_bookings: bool
+) -> List[Dict[str, Any]]:
     """Booking requests made in a conversation (by conversation id or a reference slot)."""
     if not has_bookings:
         return []
@@ -187,6 +227,16 @@ def bookings_of(conn: sa.Connection, sender_id: str, references: List[str], has_
     refs = [r for r in references if r]
     if refs:
         cond = sa.or_(cond, booking_requests.c.reference.in_(refs))
-    return [dict(r._mapping) for r in conn.execute(
-        sa.select(booking_requests.c.id, booking_requests.c.reference, booking_requests.c.kind,
-                  booking_requests.c.status).where(cond).order_by(booking_requests.c.id))]
+    return [
+        dict(r._mapping)
+        for r in conn.execute(
+            sa.select(
+                booking_requests.c.id,
+                booking_requests.c.reference,
+                booking_requests.c.kind,
+                booking_requests.c.status,
+            )
+            .where(cond)
+            .order_by(booking_requests.c.id)
+        )
+    ]

@@ -67,14 +67,27 @@ def _set_cursor(conn: sa.Connection, old: int, new: int) -> bool:
 
 def _blank(sender_id: str, ts: float) -> Dict[str, Any]:
     return {
-        "id": None, "sender_id": sender_id, "first_ts": ts, "last_ts": ts, "n_user": 0, "n_bot": 0,
-        "n_sessions": 0, "has_fallback": False, "has_low_confidence": False, "has_red_flag": False,
-        "red_flag_category": None, "booking_reference": None, "handoff_reference": None,
-        "min_confidence": None, "preview": None,
+        "id": None,
+        "sender_id": sender_id,
+        "first_ts": ts,
+        "last_ts": ts,
+        "n_user": 0,
+        "n_bot": 0,
+        "n_sessions": 0,
+        "has_fallback": False,
+        "has_low_confidence": False,
+        "has_red_flag": False,
+        "red_flag_category": None,
+        "booking_reference": None,
+        "handoff_reference": None,
+        "min_confidence": None,
+        "preview": None,
     }
 
 
-def _apply(summary: Dict[str, Any], row: Any, low_confidence: float, new_messages: List[Dict[str, Any]]) -> None:
+def _apply(
+    summary: Dict[str, Any], row: Any, low_confidence: float, new_messages: List[Dict[str, Any]]
+) -> None:
     ts = float(row.timestamp or 0.0)
     summary["first_ts"] = min(summary["first_ts"], ts)
     summary["last_ts"] = max(summary["last_ts"], ts)
@@ -88,14 +101,24 @@ def _apply(summary: Dict[str, Any], row: Any, low_confidence: float, new_message
         summary["n_user"] += 1
         summary["has_fallback"] = summary["has_fallback"] or is_fallback
         summary["has_low_confidence"] = summary["has_low_confidence"] or is_low
-        if confidence is not None and (summary["min_confidence"] is None or confidence < summary["min_confidence"]):
+        if confidence is not None and (
+            summary["min_confidence"] is None or confidence < summary["min_confidence"]
+        ):
             summary["min_confidence"] = confidence
         if summary["preview"] is None and text:
             summary["preview"] = " ".join(text.split())[:PREVIEW_CHARS]
-        new_messages.append({
-            "event_id": row.id, "sender_id": summary["sender_id"], "ts": ts, "text": text,
-            "intent": intent, "confidence": confidence, "is_fallback": is_fallback, "is_low_confidence": is_low,
-        })
+        new_messages.append(
+            {
+                "event_id": row.id,
+                "sender_id": summary["sender_id"],
+                "ts": ts,
+                "text": text,
+                "intent": intent,
+                "confidence": confidence,
+                "is_fallback": is_fallback,
+                "is_low_confidence": is_low,
+            }
+        )
     elif kind == "bot":
         summary["n_bot"] += 1
     elif kind == "session_started":
@@ -139,24 +162,36 @@ def sync(engine: sa.engine.Engine, low_confidence: float, max_batches: Optional[
             with engine.begin() as conn:
                 cursor = get_cursor(conn)
                 rows = conn.execute(
-                    sa.select(events.c.id, events.c.sender_id, events.c.type_name, events.c.timestamp,
-                              events.c.action_name, events.c.data)
-                    .where(events.c.id > cursor).order_by(events.c.id).limit(BATCH)
+                    sa.select(
+                        events.c.id,
+                        events.c.sender_id,
+                        events.c.type_name,
+                        events.c.timestamp,
+                        events.c.action_name,
+                        events.c.data,
+                    )
+                    .where(events.c.id > cursor)
+                    .order_by(events.c.id)
+                    .limit(BATCH)
                 ).all()
                 if not rows:
                     break
                 senders = sorted({r.sender_id for r in rows})
                 existing: Dict[str, Dict[str, Any]] = {}
                 for i in range(0, len(senders), 500):
-                    chunk = senders[i:i + 500]
-                    for r in conn.execute(sa.select(conversations).where(conversations.c.sender_id.in_(chunk))):
+                    chunk = senders[i : i + 500]
+                    for r in conn.execute(
+                        sa.select(conversations).where(conversations.c.sender_id.in_(chunk))
+                    ):
                         existing[r.sender_id] = dict(r._mapping)
                 summaries: Dict[str, Dict[str, Any]] = {}
                 new_messages: List[Dict[str, Any]] = []
                 for row in rows:
                     summary = summaries.get(row.sender_id)
                     if summary is None:
-                        summary = existing.get(row.sender_id) or _blank(row.sender_id, float(row.timestamp or 0))
+                        summary = existing.get(row.sender_id) or _blank(
+                            row.sender_id, float(row.timestamp or 0)
+                        )
                         summaries[row.sender_id] = summary
                     _apply(summary, row, low_confidence, new_messages)
                 inserts = [{k: s[k] for k in SUMMARY_FIELDS} for s in summaries.values() if s["id"] is None]
@@ -165,25 +200,35 @@ def sync(engine: sa.engine.Engine, low_confidence: float, max_batches: Optional[
                     conn.execute(conversations.insert(), inserts)
                 if updates:
                     conn.execute(
-                        conversations.update().where(conversations.c.id == sa.bindparam("_id")).values(
-                            {k: sa.bindparam(k) for k in SUMMARY_FIELDS if k != "sender_id"}
-                        ),
-                        [{"_id": s["id"], **{k: s[k] for k in SUMMARY_FIELDS if k != "sender_id"}} for s in updates],
+                        conversations.update()
+                        .where(conversations.c.id == sa.bindparam("_id"))
+                        .values({k: sa.bindparam(k) for k in SUMMARY_FIELDS if k != "sender_id"}),
+                        [
+                            {"_id": s["id"], **{k: s[k] for k in SUMMARY_FIELDS if k != "sender_id"}}
+                            for s in updates
+                        ],
                     )
                 if new_messages:
                     ids: Dict[str, int] = {}
                     need = sorted({m["sender_id"] for m in new_messages})
                     for i in range(0, len(need), 500):
-                        chunk = need[i:i + 500]
+                        chunk = need[i : i + 500]
                         for r in conn.execute(
-                            sa.select(conversations.c.id, conversations.c.sender_id)
-                            .where(conversations.c.sender_id.in_(chunk))
+                            sa.select(conversations.c.id, conversations.c.sender_id).where(
+                                conversations.c.sender_id.in_(chunk)
+                            )
                         ):
                             ids[r.sender_id] = r.id
-                    conn.execute(messages.insert(), [
-                        {**{k: v for k, v in m.items() if k != "sender_id"}, "conversation_id": ids[m["sender_id"]]}
-                        for m in new_messages
-                    ])
+                    conn.execute(
+                        messages.insert(),
+                        [
+                            {
+                                **{k: v for k, v in m.items() if k != "sender_id"},
+                                "conversation_id": ids[m["sender_id"]],
+                            }
+                            for m in new_messages
+                        ],
+                    )
                 if not _set_cursor(conn, cursor, rows[-1].id):
                     raise RuntimeError("the events cursor moved during indexing")
             done += len(rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -14,8 +15,23 @@ from console.db.schema import messages, nlu_labels
 EXCLUDED_INTENTS = {"nlu_fallback"}
 
 
+def _sources(project_root: Path) -> List[Path]:
+    data = project_root / "data"
+    return [project_root / "domain.yml"] + (sorted(data.rglob("*.yml")) if data.is_dir() else [])
+
+
 def intent_choices(project_root: Path) -> List[str]:
-    """Intents staff can pick: the domain's, plus each FAQ sub-intent (`faq/what_is_sciatica`)."""
+    """Intents staff can pick: the domain's, plus each FAQ sub-intent (`faq/what_is_sciatica`).
+
+    Read from domain.yml and data/ (cached until one of the files changes).
+    """
+    files = _sources(project_root)
+    key = tuple((str(p), p.stat().st_mtime_ns) for p in files if p.exists())
+    return list(_intent_choices(project_root, key))
+
+
+@functools.lru_cache(maxsize=4)
+def _intent_choices(project_root: Path, _key: tuple) -> Tuple[str, ...]:
     names: List[str] = []
     try:
         domain = yaml.safe_load((project_root / "domain.yml").read_text(encoding="utf-8")) or {}
@@ -25,20 +41,20 @@ def intent_choices(project_root: Path) -> List[str]:
                 names.append(str(name))
     except (OSError, yaml.YAMLError):
         pass
-    for path in sorted((project_root / "data").rglob("*.yml")) if (project_root / "data").is_dir() else []:
+    for path in _sources(project_root)[1:]:
         try:
             doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError):
             continue
         if not isinstance(doc, dict):
             continue
-        for key in (doc.get("responses") or {}):
+        for key in doc.get("responses") or {}:
             if str(key).startswith("utter_") and "/" in str(key):
-                names.append(str(key)[len("utter_"):])
+                names.append(str(key)[len("utter_") :])
         for block in doc.get("nlu") or []:
             if isinstance(block, dict) and block.get("intent"):
                 names.append(str(block["intent"]))
-    return sorted(set(names))
+    return tuple(sorted(set(names)))
 
 
 def inbox(
@@ -52,10 +68,18 @@ def inbox(
         where = [nlu_labels.c.status == status]
     total = conn.execute(sa.select(sa.func.count()).select_from(j).where(*where)).scalar_one()
     rows = conn.execute(
-        sa.select(messages, nlu_labels.c.intent.label("label_intent"), nlu_labels.c.status.label("label_status"),
-                  nlu_labels.c.labelled_by, nlu_labels.c.labelled_at)
-        .select_from(j).where(*where).order_by(messages.c.ts.desc())
-        .limit(page_size).offset((page - 1) * page_size)
+        sa.select(
+            messages,
+            nlu_labels.c.intent.label("label_intent"),
+            nlu_labels.c.status.label("label_status"),
+            nlu_labels.c.labelled_by,
+            nlu_labels.c.labelled_at,
+        )
+        .select_from(j)
+        .where(*where)
+        .order_by(messages.c.ts.desc())
+        .limit(page_size)
+        .offset((page - 1) * page_size)
     ).all()
     return [dict(r._mapping) for r in rows], total
 
@@ -68,11 +92,18 @@ def message(conn: sa.Connection, event_id: int) -> Optional[Dict[str, Any]]:
 def label(conn: sa.Connection, msg: Dict[str, Any], intent: Optional[str], username: str) -> None:
     """Records the correct intent (or a dismissal when `intent` is None), replacing any earlier one."""
     conn.execute(nlu_labels.delete().where(nlu_labels.c.event_id == msg["event_id"]))
-    conn.execute(nlu_labels.insert().values(
-        event_id=msg["event_id"], conversation_id=msg["conversation_id"], text=msg["text"],
-        predicted_intent=msg["intent"], intent=intent, status="labelled" if intent else "dismissed",
-        labelled_by=username, labelled_at=time.time(),
-    ))
+    conn.execute(
+        nlu_labels.insert().values(
+            event_id=msg["event_id"],
+            conversation_id=msg["conversation_id"],
+            text=msg["text"],
+            predicted_intent=msg["intent"],
+            intent=intent,
+            status="labelled" if intent else "dismissed",
+            labelled_by=username,
+            labelled_at=time.time(),
+        )
+    )
 
 
 def reset(conn: sa.Connection, event_id: int) -> None:
@@ -80,10 +111,13 @@ def reset(conn: sa.Connection, event_id: int) -> None:
 
 
 def labelled_examples(conn: sa.Connection) -> Dict[str, List[str]]:
-    """intent -> distinct example texts, for the export."""
+    """Intent -> distinct example texts, for the export."""
     out: Dict[str, List[str]] = {}
-    for r in conn.execute(sa.select(nlu_labels.c.intent, nlu_labels.c.text)
-                          .where(nlu_labels.c.status == "labelled").order_by(nlu_labels.c.intent, nlu_labels.c.event_id)):
+    for r in conn.execute(
+        sa.select(nlu_labels.c.intent, nlu_labels.c.text)
+        .where(nlu_labels.c.status == "labelled")
+        .order_by(nlu_labels.c.intent, nlu_labels.c.event_id)
+    ):
         text = " ".join(r.text.split())
         if text and text not in out.setdefault(r.intent, []):
             out[r.intent].append(text)
@@ -91,6 +125,11 @@ def labelled_examples(conn: sa.Connection) -> Dict[str, List[str]]:
 
 
 def conversation_ids(conn: sa.Connection, event_ids: List[int]) -> Dict[int, int]:
-    return {r.event_id: r.conversation_id for r in conn.execute(
-        sa.select(messages.c.event_id, messages.c.conversation_id).where(messages.c.event_id.in_(event_ids)))}
-
+    return {
+        r.event_id: r.conversation_id
+        for r in conn.execute(
+            sa.select(messages.c.event_id, messages.c.conversation_id).where(
+                messages.c.event_id.in_(event_ids)
+            )
+        )
+    }

@@ -22,7 +22,8 @@ external = sa.MetaData()
 # ---------------------------------------------------------------- console tables
 
 users = sa.Table(
-    "console_users", metadata,
+    "console_users",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("username", sa.String(64), nullable=False, unique=True),
     sa.Column("password_hash", sa.String(255), nullable=False),
@@ -33,7 +34,8 @@ users = sa.Table(
 )
 
 sessions = sa.Table(
-    "console_sessions", metadata,
+    "console_sessions",
+    metadata,
     # HMAC of the cookie value: a copy of the database does not hand out live sessions.
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("user_id", sa.Integer, sa.ForeignKey("console_users.id"), nullable=False, index=True),
@@ -44,7 +46,8 @@ sessions = sa.Table(
 )
 
 login_attempts = sa.Table(
-    "console_login_attempts", metadata,
+    "console_login_attempts",
+    metadata,
     sa.Column("username", sa.String(64), primary_key=True),
     sa.Column("failures", sa.Integer, nullable=False, default=0),
     sa.Column("first_failure_at", sa.Float, nullable=False),
@@ -52,7 +55,8 @@ login_attempts = sa.Table(
 )
 
 conversations = sa.Table(
-    "console_conversations", metadata,
+    "console_conversations",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("sender_id", sa.String(255), nullable=False, unique=True),
     sa.Column("first_ts", sa.Float, nullable=False, index=True),
@@ -73,7 +77,8 @@ conversations = sa.Table(
 )
 
 messages = sa.Table(
-    "console_messages", metadata,
+    "console_messages",
+    metadata,
     # Rasa's events.id of the `user` event.
     sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("conversation_id", sa.Integer, nullable=False, index=True),
@@ -86,7 +91,8 @@ messages = sa.Table(
 )
 
 tags = sa.Table(
-    "console_tags", metadata,
+    "console_tags",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("conversation_id", sa.Integer, nullable=False, index=True),
     sa.Column("tag", sa.String(40), nullable=False, index=True),
@@ -96,7 +102,8 @@ tags = sa.Table(
 )
 
 notes = sa.Table(
-    "console_notes", metadata,
+    "console_notes",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("conversation_id", sa.Integer, nullable=False, index=True),
     sa.Column("author", sa.String(64), nullable=False),
@@ -105,7 +112,8 @@ notes = sa.Table(
 )
 
 nlu_labels = sa.Table(
-    "console_nlu_labels", metadata,
+    "console_nlu_labels",
+    metadata,
     sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("conversation_id", sa.Integer, nullable=False, index=True),
     sa.Column("text", sa.Text, nullable=False),
@@ -117,7 +125,8 @@ nlu_labels = sa.Table(
 )
 
 audit = sa.Table(
-    "console_audit", metadata,
+    "console_audit",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("ts", sa.Float, nullable=False, index=True),
     sa.Column("username", sa.String(64), nullable=False),
@@ -130,7 +139,8 @@ audit = sa.Table(
 )
 
 state = sa.Table(
-    "console_state", metadata,
+    "console_state",
+    metadata,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
@@ -185,7 +195,8 @@ def to_utc(value: Any) -> dt.datetime:
 
 # Rasa 3.6 SQLTrackerStore.SQLEvent.
 events = sa.Table(
-    "events", external,
+    "events",
+    external,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("sender_id", sa.String(255), nullable=False, index=True),
     sa.Column("type_name", sa.String(255), nullable=False),
@@ -196,7 +207,8 @@ events = sa.Table(
 )
 
 booking_requests = sa.Table(
-    "booking_requests", external,
+    "booking_requests",
+    external,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("reference", sa.Text, unique=True),
     sa.Column("kind", sa.Text),
@@ -208,7 +220,8 @@ booking_requests = sa.Table(
 )
 
 outbox = sa.Table(
-    "outbox", external,
+    "outbox",
+    external,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("request_id", sa.Integer, sa.ForeignKey("booking_requests.id")),
     sa.Column("channel", sa.Text),

@@ -21,10 +21,19 @@ def load_events(conn: sa.Connection, sender_id: str) -> List[Dict[str, Any]]:
         return []
     rows = conn.execute(
         sa.select(events.c.id, events.c.type_name, events.c.timestamp, events.c.action_name, events.c.data)
-        .where(events.c.sender_id == sender_id).order_by(events.c.id)
+        .where(events.c.sender_id == sender_id)
+        .order_by(events.c.id)
     ).all()
-    return [{"id": r.id, "type": r.type_name, "ts": float(r.timestamp or 0), "action_name": r.action_name,
-             "data": parse_data(r.data)} for r in rows]
+    return [
+        {
+            "id": r.id,
+            "type": r.type_name,
+            "ts": float(r.timestamp or 0),
+            "action_name": r.action_name,
+            "data": parse_data(r.data),
+        }
+        for r in rows
+    ]
 
 
 def _confidence(value: Any) -> Optional[float]:
@@ -41,22 +50,37 @@ def _user_item(event: Dict[str, Any]) -> Dict[str, Any]:
     name = intent.get("name")
     ranking = [
         {"name": r.get("name"), "confidence": _confidence(r.get("confidence"))}
-        for r in (parse.get("intent_ranking") or []) if isinstance(r, dict) and r.get("name") != name
+        for r in (parse.get("intent_ranking") or [])
+        if isinstance(r, dict) and r.get("name") != name
     ][:MAX_RUNNER_UPS]
     retrieval = intent.get("full_retrieval_intent_name")
     if not retrieval and name:
         selector = (parse.get("response_selector") or {}).get(name) or {}
-        retrieval = ((selector.get("response") or {}).get("intent_response_key"))
+        retrieval = (selector.get("response") or {}).get("intent_response_key")
     entities = [
-        {"entity": e.get("entity"), "value": e.get("value"), "extractor": e.get("extractor"),
-         "start": e.get("start"), "end": e.get("end")}
-        for e in (parse.get("entities") or []) if isinstance(e, dict)
+        {
+            "entity": e.get("entity"),
+            "value": e.get("value"),
+            "extractor": e.get("extractor"),
+            "start": e.get("start"),
+            "end": e.get("end"),
+        }
+        for e in (parse.get("entities") or [])
+        if isinstance(e, dict)
     ]
     return {
-        "kind": "user", "event_id": event["id"], "ts": event["ts"], "text": str(data.get("text") or ""),
-        "intent": name, "confidence": _confidence(intent.get("confidence")), "retrieval": retrieval,
-        "runner_ups": ranking, "entities": entities, "slots": [],
-        "fallback": name == FALLBACK_INTENT, "red_flag": False,
+        "kind": "user",
+        "event_id": event["id"],
+        "ts": event["ts"],
+        "text": str(data.get("text") or ""),
+        "intent": name,
+        "confidence": _confidence(intent.get("confidence")),
+        "retrieval": retrieval,
+        "runner_ups": ranking,
+        "entities": entities,
+        "slots": [],
+        "fallback": name == FALLBACK_INTENT,
+        "red_flag": False,
     }
 
 
@@ -85,16 +109,30 @@ def build(raw: List[Dict[str, Any]]) -> Dict[str, Any]:
             last_user = _user_item(event)
             items.append(last_user)
         elif kind == "bot":
-            buttons = [b.get("title") for b in ((data.get("data") or {}).get("buttons") or [])
-                       if isinstance(b, dict)]
-            items.append({"kind": "bot", "ts": event["ts"], "text": str(data.get("text") or ""),
-                          "buttons": buttons, "utter": (data.get("metadata") or {}).get("utter_action")})
+            buttons = [
+                b.get("title") for b in ((data.get("data") or {}).get("buttons") or []) if isinstance(b, dict)
+            ]
+            items.append(
+                {
+                    "kind": "bot",
+                    "ts": event["ts"],
+                    "text": str(data.get("text") or ""),
+                    "buttons": buttons,
+                    "utter": (data.get("metadata") or {}).get("utter_action"),
+                }
+            )
         elif kind == "action":
             name = data.get("name") or event["action_name"]
             if name in HIDDEN_ACTIONS:
                 continue
-            action = {"kind": "action", "ts": event["ts"], "name": name, "policy": data.get("policy"),
-                      "confidence": _confidence(data.get("confidence")), "fallback": name in FALLBACK_ACTIONS}
+            action = {
+                "kind": "action",
+                "ts": event["ts"],
+                "name": name,
+                "policy": data.get("policy"),
+                "confidence": _confidence(data.get("confidence")),
+                "fallback": name in FALLBACK_ACTIONS,
+            }
             items.append(action)
             if last_user is not None and action["fallback"]:
                 last_user["fallback"] = True
@@ -113,5 +151,9 @@ def build(raw: List[Dict[str, Any]]) -> Dict[str, Any]:
                 last_user["slots"].append(slot)
             else:
                 items.append({"kind": "slot", "ts": event["ts"], **slot})
-    return {"items": items, "booking_references": bookings, "handoff_references": handoffs,
-            "red_flag_category": category}
+    return {
+        "items": items,
+        "booking_references": bookings,
+        "handoff_references": handoffs,
+        "red_flag_category": category,
+    }

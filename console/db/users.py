@@ -30,9 +30,15 @@ def all_users(conn: sa.Connection) -> List[Dict[str, Any]]:
 def create(conn: sa.Connection, username: str, password_hash: str, role: str) -> int:
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
-    result = conn.execute(users.insert().values(
-        username=username, password_hash=password_hash, role=role, active=True, created_at=time.time(),
-    ))
+    result = conn.execute(
+        users.insert().values(
+            username=username,
+            password_hash=password_hash,
+            role=role,
+            active=True,
+            created_at=time.time(),
+        )
+    )
     return int(result.inserted_primary_key[0])
 
 
@@ -46,16 +52,21 @@ def end_sessions_of(conn: sa.Connection, user_id: int) -> None:
 
 # ------------------------------------------------------------------ sessions
 
+
 def new_session(conn: sa.Connection, session_key: str, user_id: int) -> None:
     now = time.time()
-    conn.execute(sessions.insert().values(id=session_key, user_id=user_id, created_at=now, last_seen_at=now,
-                                          reveals="{}"))
+    conn.execute(
+        sessions.insert().values(
+            id=session_key, user_id=user_id, created_at=now, last_seen_at=now, reveals="{}"
+        )
+    )
 
 
 def get_session(conn: sa.Connection, session_key: str) -> Optional[Dict[str, Any]]:
     row = conn.execute(
         sa.select(sessions, users.c.username, users.c.role, users.c.active)
-        .join(users, users.c.id == sessions.c.user_id).where(sessions.c.id == session_key)
+        .join(users, users.c.id == sessions.c.user_id)
+        .where(sessions.c.id == session_key)
     ).first()
     if not row:
         return None
@@ -80,19 +91,24 @@ def delete_session(conn: sa.Connection, session_key: str) -> None:
 
 
 def delete_stale_sessions(conn: sa.Connection, idle_before: float, created_before: float) -> None:
-    conn.execute(sessions.delete().where(
-        sa.or_(sessions.c.last_seen_at < idle_before, sessions.c.created_at < created_before)
-    ))
+    conn.execute(
+        sessions.delete().where(
+            sa.or_(sessions.c.last_seen_at < idle_before, sessions.c.created_at < created_before)
+        )
+    )
 
 
 # ------------------------------------------------------------- login attempts
+
 
 def is_locked(conn: sa.Connection, username: str, now: float) -> bool:
     row = conn.execute(sa.select(login_attempts).where(login_attempts.c.username == username)).first()
     return bool(row and row.locked_until and row.locked_until > now)
 
 
-def record_failure(conn: sa.Connection, username: str, now: float, max_failures: int, window_s: float) -> bool:
+def record_failure(
+    conn: sa.Connection, username: str, now: float, max_failures: int, window_s: float
+) -> bool:
     """Counts a failed login; returns True if the account is now locked for `window_s`."""
     row = conn.execute(sa.select(login_attempts).where(login_attempts.c.username == username)).first()
     if row is None or now - row.first_failure_at > window_s:
@@ -113,6 +129,7 @@ def clear_failures(conn: sa.Connection, username: str) -> None:
 
 
 def locked_usernames(conn: sa.Connection, now: float) -> List[str]:
-    return [r.username for r in conn.execute(
-        sa.select(login_attempts.c.username).where(login_attempts.c.locked_until > now)
-    )]
+    return [
+        r.username
+        for r in conn.execute(sa.select(login_attempts.c.username).where(login_attempts.c.locked_until > now))
+    ]

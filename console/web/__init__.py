@@ -90,13 +90,15 @@ def _cookie_secure(s: Settings) -> bool:
 
 
 def set_session_cookie(response: Response, token: str) -> None:
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict",
-                        secure=_cookie_secure(settings()), path="/")
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=_cookie_secure(settings()), path="/"
+    )
 
 
 def clear_session_cookie(response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Strict",
-                           secure=_cookie_secure(settings()))
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="Strict", secure=_cookie_secure(settings())
+    )
 
 
 def _load_session() -> None:
@@ -187,12 +189,20 @@ def create_app(s: Optional[Settings] = None, db_engine: Optional[sa.engine.Engin
         _load_session()
         if role is not None and g.user is None:
             if request.method in ("GET", "HEAD") and not request.path.endswith((".csv", ".yml")):
-                target = request.path if request.path.startswith("/") and not request.path.startswith("//") else "/"
+                target = (
+                    request.path
+                    if request.path.startswith("/") and not request.path.startswith("//")
+                    else "/"
+                )
                 return redirect(url_for("auth.login", next=target, expired=1 if g.expired else None))
             return Response("Login required.\n", status=401, mimetype="text/plain")
         if request.method in STATE_CHANGING and not _csrf_ok():
-            return Response("The form has expired or did not come from this site (CSRF check failed). "
-                            "Go back, reload the page and try again.\n", status=400, mimetype="text/plain")
+            return Response(
+                "The form has expired or did not come from this site (CSRF check failed). "
+                "Go back, reload the page and try again.\n",
+                status=400,
+                mimetype="text/plain",
+            )
         if role == "admin" and g.user["role"] != "admin":
             abort(403)
         return None
@@ -221,8 +231,12 @@ def create_app(s: Optional[Settings] = None, db_engine: Optional[sa.engine.Engin
 
     @app.context_processor
     def template_globals() -> Dict[str, Any]:
-        return {"csrf_token": csrf_token, "current_user": g.get("user"), "revealed": revealed,
-                "idle_seconds": s.idle_minutes * 60}
+        return {
+            "csrf_token": csrf_token,
+            "current_user": g.get("user"),
+            "revealed": revealed,
+            "idle_seconds": s.idle_minutes * 60,
+        }
 
     @app.template_filter("when")
     def when(ts: Optional[float], fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -250,7 +264,9 @@ def create_app(s: Optional[Settings] = None, db_engine: Optional[sa.engine.Engin
     def forbidden(_err: Exception) -> Any:
         from flask import render_template
 
-        return render_template("error.html", code=403, message="Your role does not give access to this page."), 403
+        return render_template(
+            "error.html", code=403, message="Your role does not give access to this page."
+        ), 403
 
     @app.errorhandler(404)
     def not_found(_err: Exception) -> Any:
@@ -261,12 +277,19 @@ def create_app(s: Optional[Settings] = None, db_engine: Optional[sa.engine.Engin
     return app
 
 
-def audit(conn: sa.Connection, action: str, target_type: Optional[str] = None, target_id: Any = None,
-          detail: Optional[Dict[str, Any]] = None) -> None:
+def audit(
+    conn: sa.Connection,
+    action: str,
+    target_type: Optional[str] = None,
+    target_id: Any = None,
+    detail: Optional[Dict[str, Any]] = None,
+) -> None:
     """Records an action of the logged-in user in the audit log."""
     from console.db import audit as audit_log
 
-    audit_log.record(conn, g.user["username"], g.user["role"], action, target_type, target_id, detail, client_ip())
+    audit_log.record(
+        conn, g.user["username"], g.user["role"], action, target_type, target_id, detail, client_ip()
+    )
 
 
 def wants_page(default: int = 1) -> int:

@@ -22,7 +22,9 @@ def users() -> Any:
     with engine().connect() as conn:
         rows = user_db.all_users(conn)
         locked = set(user_db.locked_usernames(conn, time.time()))
-    return render_template("admin/users.html", users=rows, locked=locked, roles=user_db.ROLES, message=message())
+    return render_template(
+        "admin/users.html", users=rows, locked=locked, roles=user_db.ROLES, message=message()
+    )
 
 
 def _other_user(user_id: int) -> Any:
@@ -83,9 +85,19 @@ def audit_view() -> Any:
     with engine().connect() as conn:
         rows, total = audit_log.search(conn, username or None, action or None, start, end, page, 100)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("admin/audit.html", rows=rows, total=total, page=page, pages=max(1, -(-total // 100)),
-                           actions=audit_log.ACTIONS, action=action, username=username, args=args,
-                           date_from=request.args.get("from", ""), date_to=request.args.get("to", ""))
+    return render_template(
+        "admin/audit.html",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // 100)),
+        actions=audit_log.ACTIONS,
+        action=action,
+        username=username,
+        args=args,
+        date_from=request.args.get("from", ""),
+        date_to=request.args.get("to", ""),
+    )
 
 
 @bp.get("/privacy")
@@ -93,8 +105,7 @@ def audit_view() -> Any:
 def privacy() -> Any:
     with engine().connect() as conn:
         last = last_purge(conn)
-    return render_template("admin/privacy.html", s=settings(), last=last, message=message(),
-                           result=None)
+    return render_template("admin/privacy.html", s=settings(), last=last, message=message(), result=None)
 
 
 @bp.post("/purge")

@@ -30,7 +30,10 @@ def page() -> Any:
     with engine().connect() as conn:
         data = analytics_db.compute(conn, start, end + dt.timedelta(days=1), tz())
     return render_template(
-        "analytics.html", d=data, start=start, end=end,
+        "analytics.html",
+        d=data,
+        start=start,
+        end=end,
         conv_chart=charts.daily_bars(data["conversations_per_day"], "Conversations per day"),
         msg_chart=charts.daily_bars(data["messages_per_day"], "Patient messages per day"),
         intent_chart=charts.horizontal_bars(data["top_intents"], "Top intents"),

@@ -11,7 +11,12 @@ from console import security
 from console.db import audit as audit_log
 from console.db import users as user_db
 from console.web import (
-    LOGIN_COOKIE, client_ip, clear_session_cookie, engine, set_session_cookie, settings,
+    LOGIN_COOKIE,
+    clear_session_cookie,
+    client_ip,
+    engine,
+    set_session_cookie,
+    settings,
 )
 
 bp = Blueprint("auth", __name__)
@@ -31,15 +36,23 @@ def _form(error: str = "", status: int = 200) -> Any:
         nonce = security.new_token()
     g.login_nonce = nonce
     response = render_template(
-        "login.html", error=error, next=_safe_next(request.values.get("next", "")),
+        "login.html",
+        error=error,
+        next=_safe_next(request.values.get("next", "")),
         expired=bool(request.args.get("expired")),
     )
     from flask import make_response
 
     resp = make_response(response, status)
     if fresh:
-        resp.set_cookie(LOGIN_COOKIE, nonce, httponly=True, samesite="Strict",
-                        secure=settings().cookie_secure == "always" or request.is_secure, path="/login")
+        resp.set_cookie(
+            LOGIN_COOKIE,
+            nonce,
+            httponly=True,
+            samesite="Strict",
+            secure=settings().cookie_secure == "always" or request.is_secure,
+            path="/login",
+        )
     return resp
 
 
@@ -62,8 +75,16 @@ def login() -> Any:
         with engine().begin() as conn:
             if username and not locked:
                 user_db.record_failure(conn, username, now, s.login_max_failures, s.login_lock_minutes * 60)
-            audit_log.record(conn, username or "(empty)", user["role"] if user else "-", "login_failed",
-                             "user", username or None, {"locked": locked}, client_ip())
+            audit_log.record(
+                conn,
+                username or "(empty)",
+                user["role"] if user else "-",
+                "login_failed",
+                "user",
+                username or None,
+                {"locked": locked},
+                client_ip(),
+            )
         return _form(GENERIC_ERROR, 401)
     token = security.new_token()
     with engine().begin() as conn:
@@ -88,8 +109,9 @@ def login() -> Any:
 def logout() -> Any:
     with engine().begin() as conn:
         user_db.delete_session(conn, g.session_key)
-        audit_log.record(conn, g.user["username"], g.user["role"], "logout", "user", g.user["username"], None,
-                         client_ip())
+        audit_log.record(
+            conn, g.user["username"], g.user["role"], "logout", "user", g.user["username"], None, client_ip()
+        )
     response = redirect(url_for("auth.login"))
     clear_session_cookie(response)
     return response

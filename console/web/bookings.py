@@ -30,9 +30,21 @@ def list_view() -> Any:
         links = conv_db.by_sender(conn, [i["conversation_id"] for i in items])
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
-        "bookings/list.html", available=True, items=items, total=total, counts=counts, status=status, kind=kind,
-        reference=reference, statuses=booking_db.STATUSES, kinds=booking_db.KINDS, links=links, page=page,
-        pages=max(1, -(-total // settings().page_size)), args=args, message=message(),
+        "bookings/list.html",
+        available=True,
+        items=items,
+        total=total,
+        counts=counts,
+        status=status,
+        kind=kind,
+        reference=reference,
+        statuses=booking_db.STATUSES,
+        kinds=booking_db.KINDS,
+        links=links,
+        page=page,
+        pages=max(1, -(-total // settings().page_size)),
+        args=args,
+        message=message(),
     )
 
 
@@ -47,8 +59,11 @@ def detail(request_id: int) -> Any:
         links = conv_db.by_sender(conn, [item["conversation_id"]])
         audit(conn, "view_booking", "booking", request_id)
     return render_template(
-        "bookings/detail.html", b=item, conversation_link=links.get(item["conversation_id"]),
-        transitions=booking_db.TRANSITIONS.get(item["status"], ()), message=message(),
+        "bookings/detail.html",
+        b=item,
+        conversation_link=links.get(item["conversation_id"]),
+        transitions=booking_db.TRANSITIONS.get(item["status"], ()),
+        message=message(),
         target=f"booking:{request_id}",
     )
 
@@ -89,5 +104,8 @@ def export() -> Any:
         rows = booking_db.all_rows(conn)
         audit(conn, "export_bookings", "bookings", None, {"rows": len(rows)})
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M")
-    return Response(exports.bookings_csv(rows), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="bts-bookings-{stamp}.csv"'})
+    return Response(
+        exports.bookings_csv(rows),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="bts-bookings-{stamp}.csv"'},
+    )

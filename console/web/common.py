@@ -12,14 +12,27 @@ from console.db import indexer
 from console.web import engine, settings
 
 MESSAGES = {
-    "reviewed": "Marked as reviewed.", "unreviewed": "Marked as not reviewed.", "tagged": "Tag added.",
-    "untagged": "Tag removed.", "bad_tag": "A tag is 1 to 40 letters, digits, spaces, - or _.",
-    "noted": "Note added.", "empty_note": "The note is empty.", "revealed": "Contact details shown for 10 minutes.",
-    "labelled": "Added to the NLU training examples.", "dismissed": "Dismissed.", "reset": "Returned to the inbox.",
-    "bad_intent": "Pick an intent from the list.", "status": "Status changed.",
-    "bad_status": "That status change is not allowed (or someone changed it first).", "deleted": "Conversation deleted.",
-    "purged": "Purge finished.", "role": "Role changed.", "active": "Account updated.", "unlocked": "Login unlocked.",
-    "self": "You cannot change your own account here.", "no_retention": "Retention is off (0 days).",
+    "reviewed": "Marked as reviewed.",
+    "unreviewed": "Marked as not reviewed.",
+    "tagged": "Tag added.",
+    "untagged": "Tag removed.",
+    "bad_tag": "A tag is 1 to 40 letters, digits, spaces, - or _.",
+    "noted": "Note added.",
+    "empty_note": "The note is empty.",
+    "revealed": "Contact details shown for 10 minutes.",
+    "labelled": "Added to the NLU training examples.",
+    "dismissed": "Dismissed.",
+    "reset": "Returned to the inbox.",
+    "bad_intent": "Pick an intent from the list.",
+    "status": "Status changed.",
+    "bad_status": "That status change is not allowed (or someone changed it first).",
+    "deleted": "Conversation deleted.",
+    "purged": "Purge finished.",
+    "role": "Role changed.",
+    "active": "Account updated.",
+    "unlocked": "Login unlocked.",
+    "self": "You cannot change your own account here.",
+    "no_retention": "Retention is off (0 days).",
 }
 
 

@@ -30,8 +30,14 @@ def _query() -> conv_db.Query:
     tag = conv_db.normalize_tag(request.args.get("tag", "")) or ""
     sort = request.args.get("sort", "recent")
     return conv_db.Query(
-        start=start, end=end, q=(request.args.get("q") or "")[:200], flags=flags, tag=tag,
-        sort=sort if sort in conv_db.SORTS else "recent", page=wants_page(), page_size=settings().page_size,
+        start=start,
+        end=end,
+        q=(request.args.get("q") or "")[:200],
+        flags=flags,
+        tag=tag,
+        sort=sort if sort in conv_db.SORTS else "recent",
+        page=wants_page(),
+        page_size=settings().page_size,
     )
 
 
@@ -57,9 +63,19 @@ def list_view() -> Any:
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     pages = max(1, -(-total // query.page_size))
     return render_template(
-        "conversations/list.html", items=items, total=total, counts=counts, query=query, tags=tags,
-        flags=conv_db.FLAG_LABELS, sorts=list(conv_db.SORTS), args=args, pages=pages,
-        date_from=request.args.get("from", ""), date_to=request.args.get("to", ""), message=message(),
+        "conversations/list.html",
+        items=items,
+        total=total,
+        counts=counts,
+        query=query,
+        tags=tags,
+        flags=conv_db.FLAG_LABELS,
+        sorts=list(conv_db.SORTS),
+        args=args,
+        pages=pages,
+        date_from=request.args.get("from", ""),
+        date_to=request.args.get("to", ""),
+        message=message(),
     )
 
 
@@ -68,8 +84,12 @@ def transcript(conversation_id: int) -> Any:
     with engine().begin() as conn:
         conversation = _conversation_or_404(conn, conversation_id)
         built = transcript_db.build(transcript_db.load_events(conn, conversation["sender_id"]))
-        bookings = conv_db.bookings_of(conn, conversation["sender_id"], built["booking_references"],
-                                       has_table(engine(), booking_requests.name))
+        bookings = conv_db.bookings_of(
+            conn,
+            conversation["sender_id"],
+            built["booking_references"],
+            has_table(engine(), booking_requests.name),
+        )
         tags = conv_db.tags_of(conn, conversation_id)
         notes = conv_db.notes_of(conn, conversation_id)
         labels = conv_db.labels_of(conn, conversation_id)
@@ -77,8 +97,15 @@ def transcript(conversation_id: int) -> Any:
     from console.db.nlu import intent_choices
 
     return render_template(
-        "conversations/transcript.html", c=conversation, t=built, bookings=bookings, tags=tags, notes=notes,
-        labels=labels, intents=intent_choices(settings().project_root), message=message(),
+        "conversations/transcript.html",
+        c=conversation,
+        t=built,
+        bookings=bookings,
+        tags=tags,
+        notes=notes,
+        labels=labels,
+        intents=intent_choices(settings().project_root),
+        message=message(),
         target=f"conversation:{conversation_id}",
     )
 
@@ -142,11 +169,18 @@ def export_story(conversation_id: int) -> Any:
     with engine().begin() as conn:
         conversation = _conversation_or_404(conn, conversation_id)
         built = transcript_db.build(transcript_db.load_events(conn, conversation["sender_id"]))
-        corrected = {k: v["intent"] for k, v in conv_db.labels_of(conn, conversation_id).items() if v["intent"]}
+        corrected = {
+            k: v["intent"] for k, v in conv_db.labels_of(conn, conversation_id).items() if v["intent"]
+        }
         audit(conn, "export_story", "conversation", conversation_id)
     body = exports.story_yaml(f"console conversation {conversation_id}", built["items"], corrected)
-    return Response(body, mimetype="application/x-yaml", headers={
-        "Content-Disposition": f'attachment; filename="conversation-{conversation_id}-test-story.yml"'})
+    return Response(
+        body,
+        mimetype="application/x-yaml",
+        headers={
+            "Content-Disposition": f'attachment; filename="conversation-{conversation_id}-test-story.yml"'
+        },
+    )
 
 
 @bp.route("/conversations/<int:conversation_id>/delete", methods=["GET", "POST"])
@@ -155,10 +189,17 @@ def delete(conversation_id: int) -> Any:
     with engine().begin() as conn:
         conversation = _conversation_or_404(conn, conversation_id)
         if request.method == "GET":
-            bookings = conv_db.bookings_of(conn, conversation["sender_id"], [], has_table(engine(), booking_requests.name))
+            bookings = conv_db.bookings_of(
+                conn, conversation["sender_id"], [], has_table(engine(), booking_requests.name)
+            )
             return render_template("conversations/delete.html", c=conversation, bookings=bookings)
         if request.form.get("confirm") != "delete":
             return redirect(url_for("conversations.delete", conversation_id=conversation_id))
-        delete_conversation(conn, conversation, {"username": g.user["username"], "role": g.user["role"]},
-                            request.form.get("with_bookings") == "1", client_ip())
+        delete_conversation(
+            conn,
+            conversation,
+            {"username": g.user["username"], "role": g.user["role"]},
+            request.form.get("with_bookings") == "1",
+            client_ip(),
+        )
     return redirect(url_for("conversations.list_view", msg="deleted"))

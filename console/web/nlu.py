@@ -34,9 +34,16 @@ def inbox() -> Any:
         items, total = nlu_db.inbox(conn, status, page, settings().page_size)
         labelled = sum(len(v) for v in nlu_db.labelled_examples(conn).values())
     return render_template(
-        "nlu/inbox.html", items=items, total=total, status=status, statuses=STATUSES, page=page,
-        pages=max(1, -(-total // settings().page_size)), intents=nlu_db.intent_choices(settings().project_root),
-        labelled=labelled, message=message(),
+        "nlu/inbox.html",
+        items=items,
+        total=total,
+        status=status,
+        statuses=STATUSES,
+        page=page,
+        pages=max(1, -(-total // settings().page_size)),
+        intents=nlu_db.intent_choices(settings().project_root),
+        labelled=labelled,
+        message=message(),
     )
 
 
@@ -80,5 +87,8 @@ def export() -> Any:
         examples = nlu_db.labelled_examples(conn)
         audit(conn, "export_nlu", "nlu", None, {"examples": sum(len(v) for v in examples.values())})
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return Response(exports.nlu_yaml(examples, stamp), mimetype="application/x-yaml", headers={
-        "Content-Disposition": 'attachment; filename="nlu-from-console.yml"'})
+    return Response(
+        exports.nlu_yaml(examples, stamp),
+        mimetype="application/x-yaml",
+        headers={"Content-Disposition": 'attachment; filename="nlu-from-console.yml"'},
+    )

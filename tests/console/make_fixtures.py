@@ -137,7 +137,10 @@ def servers(db: Path, workdir: Path, model: Path) -> Iterator[str]:
     Yields:
         The base URL of the Rasa server.
     """
-    rasa_port, actions_port = _port("BTS_CONSOLE_FIXTURE_RASA_PORT"), _port("BTS_CONSOLE_FIXTURE_ACTIONS_PORT")
+    rasa_port, actions_port = (
+        _port("BTS_CONSOLE_FIXTURE_RASA_PORT"),
+        _port("BTS_CONSOLE_FIXTURE_ACTIONS_PORT"),
+    )
     for port in (rasa_port, actions_port):
         if _answers(f"http://127.0.0.1:{port}/"):
             raise RuntimeError(f"port {port} is already in use by another server")
@@ -158,9 +161,21 @@ def servers(db: Path, workdir: Path, model: Path) -> Iterator[str]:
     commands = {
         "actions": [str(RASA_PYTHON), "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
         "rasa": [
-            str(RASA_PYTHON), "-m", "rasa", "run", "--model", str(model), "--port", str(rasa_port),
-            "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml"),
-            "--enable-api", "--interface", "127.0.0.1",
+            str(RASA_PYTHON),
+            "-m",
+            "rasa",
+            "run",
+            "--model",
+            str(model),
+            "--port",
+            str(rasa_port),
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            str(ROOT / "credentials.yml"),
+            "--enable-api",
+            "--interface",
+            "127.0.0.1",
         ],
     }
     ready = {
@@ -172,7 +187,11 @@ def servers(db: Path, workdir: Path, model: Path) -> Iterator[str]:
         for name in ("actions", "rasa"):
             log = open(workdir / f"{name}.log", "ab")
             procs[name] = subprocess.Popen(
-                commands[name], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                commands[name],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
             deadline = time.monotonic() + READY_TIMEOUT_S

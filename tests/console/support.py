@@ -21,7 +21,11 @@ from console.config import Settings  # noqa: E402
 from console.db import make_engine  # noqa: E402
 from console.db import users as user_db  # noqa: E402
 from console.db.schema import (  # noqa: E402
-    booking_requests, create_console_tables, create_external_tables, events, outbox,
+    booking_requests,
+    create_console_tables,
+    create_external_tables,
+    events,
+    outbox,
 )
 
 FIXTURE = Path(__file__).parent / "fixtures" / "conversations.json"
@@ -35,22 +39,42 @@ def settings_for(db: Path, **overrides: Any) -> Settings:
     return Settings.from_env(env, **overrides)
 
 
-def user_event(sender: str, ts: float, text: str, intent: str, confidence: float,
-               ranking: Optional[List] = None, entities: Optional[List] = None,
-               retrieval: Optional[str] = None) -> Dict[str, Any]:
+def user_event(
+    sender: str,
+    ts: float,
+    text: str,
+    intent: str,
+    confidence: float,
+    ranking: Optional[List] = None,
+    entities: Optional[List] = None,
+    retrieval: Optional[str] = None,
+) -> Dict[str, Any]:
     intent_obj: Dict[str, Any] = {"name": intent, "confidence": confidence}
     if retrieval:
         intent_obj["full_retrieval_intent_name"] = retrieval
     data = {
-        "event": "user", "timestamp": ts, "metadata": {}, "text": text,
+        "event": "user",
+        "timestamp": ts,
+        "metadata": {},
+        "text": text,
         "parse_data": {
-            "intent": intent_obj, "entities": entities or [], "text": text, "message_id": "x", "metadata": {},
+            "intent": intent_obj,
+            "entities": entities or [],
+            "text": text,
+            "message_id": "x",
+            "metadata": {},
             "intent_ranking": [{"name": n, "confidence": c} for n, c in (ranking or [[intent, confidence]])],
         },
         "input_channel": "rest",
     }
-    return {"sender_id": sender, "type_name": "user", "timestamp": ts, "intent_name": intent,
-            "action_name": None, "data": json.dumps(data)}
+    return {
+        "sender_id": sender,
+        "type_name": "user",
+        "timestamp": ts,
+        "intent_name": intent,
+        "action_name": None,
+        "data": json.dumps(data),
+    }
 
 
 def other_event(sender: str, ts: float, spec: Dict[str, Any]) -> Dict[str, Any]:
@@ -65,8 +89,14 @@ def other_event(sender: str, ts: float, spec: Dict[str, Any]) -> Dict[str, Any]:
     elif kind == "slot":
         data.update(name=spec["name"], value=spec["value"])
         action_name = spec["name"]
-    return {"sender_id": sender, "type_name": kind, "timestamp": ts, "intent_name": None,
-            "action_name": action_name, "data": json.dumps(data)}
+    return {
+        "sender_id": sender,
+        "type_name": kind,
+        "timestamp": ts,
+        "intent_name": None,
+        "action_name": action_name,
+        "data": json.dumps(data),
+    }
 
 
 def load_handwritten(engine: sa.engine.Engine, now: Optional[float] = None) -> Dict[str, Any]:
@@ -80,24 +110,48 @@ def load_handwritten(engine: sa.engine.Engine, now: Optional[float] = None) -> D
         for spec in conv["events"]:
             ts += 1.5
             if spec["type"] == "user":
-                rows.append(user_event(conv["sender_id"], ts, spec["text"], spec["intent"], spec["confidence"],
-                                       spec.get("ranking"), spec.get("entities"), spec.get("retrieval")))
+                rows.append(
+                    user_event(
+                        conv["sender_id"],
+                        ts,
+                        spec["text"],
+                        spec["intent"],
+                        spec["confidence"],
+                        spec.get("ranking"),
+                        spec.get("entities"),
+                        spec.get("retrieval"),
+                    )
+                )
             else:
                 rows.append(other_event(conv["sender_id"], ts, spec))
     with engine.begin() as conn:
         conn.execute(events.insert(), rows)
         for b in doc["bookings"]:
             created = dt.datetime.fromtimestamp(now - b["days_ago"] * 86400, dt.timezone.utc)
-            rid = conn.execute(booking_requests.insert().values(
-                reference=b["reference"], kind=b["kind"], status=b["status"], conversation_id=b["conversation_id"],
-                created_at=created, updated_at=created, details=json.dumps(b["details"]),
-            )).inserted_primary_key[0]
+            rid = conn.execute(
+                booking_requests.insert().values(
+                    reference=b["reference"],
+                    kind=b["kind"],
+                    status=b["status"],
+                    conversation_id=b["conversation_id"],
+                    created_at=created,
+                    updated_at=created,
+                    details=json.dumps(b["details"]),
+                )
+            ).inserted_primary_key[0]
             for o in b["outbox"]:
-                conn.execute(outbox.insert().values(
-                    request_id=rid, channel=o["channel"], idempotency_key=f"{b['reference']}:{o['channel']}",
-                    state=o["state"], attempts=o["attempts"], next_attempt_at=created, last_error=o.get("last_error"),
-                    delivered_at=created if o["state"] == "delivered" else None,
-                ))
+                conn.execute(
+                    outbox.insert().values(
+                        request_id=rid,
+                        channel=o["channel"],
+                        idempotency_key=f"{b['reference']}:{o['channel']}",
+                        state=o["state"],
+                        attempts=o["attempts"],
+                        next_attempt_at=created,
+                        last_error=o.get("last_error"),
+                        delivered_at=created if o["state"] == "delivered" else None,
+                    )
+                )
     return doc
 
 
@@ -136,4 +190,6 @@ def conversation_id(engine: sa.engine.Engine, sender: str) -> int:
     from console.db.schema import conversations
 
     with engine.connect() as conn:
-        return conn.execute(sa.select(conversations.c.id).where(conversations.c.sender_id == sender)).scalar_one()
+        return conn.execute(
+            sa.select(conversations.c.id).where(conversations.c.sender_id == sender)
+        ).scalar_one()

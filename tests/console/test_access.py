@@ -10,8 +10,17 @@ from console.web import PUBLIC_ENDPOINTS, required_role
 
 # What the issue gives the admin role alone: users, deletion, exports, audit log (and purge).
 EXPECTED_ADMIN = {
-    "admin.users", "admin.set_role", "admin.set_active", "admin.unlock", "admin.audit_view", "admin.privacy",
-    "admin.purge_now", "conversations.delete", "conversations.export_story", "nlu.export", "bookings.export",
+    "admin.users",
+    "admin.set_role",
+    "admin.set_active",
+    "admin.unlock",
+    "admin.audit_view",
+    "admin.privacy",
+    "admin.purge_now",
+    "conversations.delete",
+    "conversations.export_story",
+    "nlu.export",
+    "bookings.export",
 }
 
 
@@ -35,8 +44,15 @@ def protected(app: Any) -> List[Tuple[str, str, str]]:
 
 def test_the_app_has_the_routes_the_issue_asks_for(app: Any) -> None:
     endpoints = {e for _, _, e in routes(app)}
-    assert {"auth.login", "auth.logout", "conversations.list_view", "conversations.transcript", "nlu.inbox",
-            "bookings.list_view", "analytics.page"} <= endpoints
+    assert {
+        "auth.login",
+        "auth.logout",
+        "conversations.list_view",
+        "conversations.transcript",
+        "nlu.inbox",
+        "bookings.list_view",
+        "analytics.page",
+    } <= endpoints
     admin_endpoints = {e for e in endpoints if required_role(app, e) == "admin"}
     assert admin_endpoints == EXPECTED_ADMIN
     assert PUBLIC_ENDPOINTS == {"auth.login", "static", "health"}
@@ -44,7 +60,7 @@ def test_the_app_has_the_routes_the_issue_asks_for(app: Any) -> None:
 
 def test_without_a_session_every_route_redirects_to_login_or_401(anon: Any, app: Any) -> None:
     checked = 0
-    for method, url, endpoint in protected(app):
+    for method, url, _endpoint in protected(app):
         response = anon.open(url, method=method)
         if method == "GET" and not url.endswith((".csv", ".yml")):
             assert response.status_code == 302, (method, url)

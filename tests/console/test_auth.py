@@ -32,13 +32,23 @@ def test_a_new_database_has_no_account(tmp_path: Path) -> None:
 def test_create_user_command_hashes_with_argon2id(tmp_path: Path) -> None:
     db = tmp_path / "cli.db"
     env = {"BTS_DATABASE_URL": f"sqlite:///{db}", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(support.ROOT)}
-    run = subprocess.run([sys.executable, "-m", "console", "create-user", "Nora", "--role", "staff",
-                          "--password-stdin"], input=support.PASSWORD + "\n", env=env, text=True,
-                         capture_output=True, cwd=support.ROOT)
+    run = subprocess.run(
+        [sys.executable, "-m", "console", "create-user", "Nora", "--role", "staff", "--password-stdin"],
+        input=support.PASSWORD + "\n",
+        env=env,
+        text=True,
+        capture_output=True,
+        cwd=support.ROOT,
+    )
     assert run.returncode == 0, run.stderr
-    short = subprocess.run([sys.executable, "-m", "console", "create-user", "olga", "--role", "admin",
-                            "--password-stdin"], input="short\n", env=env, text=True, capture_output=True,
-                           cwd=support.ROOT)
+    short = subprocess.run(
+        [sys.executable, "-m", "console", "create-user", "olga", "--role", "admin", "--password-stdin"],
+        input="short\n",
+        env=env,
+        text=True,
+        capture_output=True,
+        cwd=support.ROOT,
+    )
     assert short.returncode == 2 and "at least 12" in short.stderr
     from console.db import make_engine
 
@@ -73,8 +83,11 @@ def test_login_sets_a_strict_httponly_cookie_and_a_new_session_id(anon: Any, app
 def test_the_cookie_is_secure_over_https(app: Any) -> None:
     client = app.test_client()
     token = support.csrf_from(client.get("/login", base_url="https://localhost").get_data(as_text=True))
-    response = client.post("/login", base_url="https://localhost",
-                           data={"username": "sam", "password": support.PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/login",
+        base_url="https://localhost",
+        data={"username": "sam", "password": support.PASSWORD, "csrf_token": token},
+    )
     assert "Secure" in cookie_header(response)
 
 
@@ -93,8 +106,9 @@ def test_an_account_is_locked_after_repeated_failures_without_saying_so(anon: An
     # Other accounts are not affected.
     assert support.login(app.test_client(), "ada").status_code == 302
     with app.extensions["console_engine"].connect() as conn:
-        failures = conn.execute(sa.select(sa.func.count()).select_from(audit)
-                                .where(audit.c.action == "login_failed")).scalar_one()
+        failures = conn.execute(
+            sa.select(sa.func.count()).select_from(audit).where(audit.c.action == "login_failed")
+        ).scalar_one()
     assert failures == 6
 
 
@@ -129,13 +143,22 @@ def test_activity_keeps_the_session_alive(staff: Any, app: Any) -> None:
 def test_deactivated_accounts_lose_their_sessions(staff: Any, admin: Any, app: Any) -> None:
     with app.extensions["console_engine"].connect() as conn:
         sam_id = conn.execute(sa.select(users.c.id).where(users.c.username == "sam")).scalar_one()
-    admin.post(f"/admin/users/{sam_id}/active", data={"active": "0", "csrf_token": support.session_csrf(admin)})
+    admin.post(
+        f"/admin/users/{sam_id}/active", data={"active": "0", "csrf_token": support.session_csrf(admin)}
+    )
     assert staff.get("/conversations").status_code == 302
     assert support.login(app.test_client(), "sam").status_code == 401
 
 
 def test_open_redirects_are_refused(anon: Any) -> None:
     token = support.csrf_from(anon.get("/login").get_data(as_text=True))
-    response = anon.post("/login", data={"username": "sam", "password": support.PASSWORD, "csrf_token": token,
-                                         "next": "//evil.example/x"})
+    response = anon.post(
+        "/login",
+        data={
+            "username": "sam",
+            "password": support.PASSWORD,
+            "csrf_token": token,
+            "next": "//evil.example/x",
+        },
+    )
     assert response.headers["Location"] == "/conversations"

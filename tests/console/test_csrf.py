@@ -32,11 +32,17 @@ def test_a_token_of_another_session_is_rejected(app: Any, admin: Any, staff: Any
 def test_a_cross_site_origin_is_rejected_even_with_the_token(admin: Any, app: Any) -> None:
     token = support.session_csrf(admin)
     cid = support.conversation_id(app.extensions["console_engine"], "hw-booking")
-    response = admin.post(f"/conversations/{cid}/tags", data={"tag": "x", "csrf_token": token},
-                          headers={"Origin": "https://evil.example"})
+    response = admin.post(
+        f"/conversations/{cid}/tags",
+        data={"tag": "x", "csrf_token": token},
+        headers={"Origin": "https://evil.example"},
+    )
     assert response.status_code == 400
-    ok = admin.post(f"/conversations/{cid}/tags", data={"tag": "x", "csrf_token": token},
-                    headers={"Origin": "http://localhost"})
+    ok = admin.post(
+        f"/conversations/{cid}/tags",
+        data={"tag": "x", "csrf_token": token},
+        headers={"Origin": "http://localhost"},
+    )
     assert ok.status_code == 302
 
 
@@ -45,7 +51,9 @@ def test_login_needs_the_login_form_token(anon: Any) -> None:
     response = anon.post("/login", data={"username": "ada", "password": support.PASSWORD})
     assert response.status_code == 400
     anon.delete_cookie(LOGIN_COOKIE, path="/login")
-    response = anon.post("/login", data={"username": "ada", "password": support.PASSWORD, "csrf_token": "x" * 64})
+    response = anon.post(
+        "/login", data={"username": "ada", "password": support.PASSWORD, "csrf_token": "x" * 64}
+    )
     assert response.status_code == 400
 
 

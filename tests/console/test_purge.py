@@ -35,8 +35,14 @@ def annotate_everything(admin: Any, engine: Any) -> None:
         rows = conn.execute(sa.select(conversations.c.id)).all()
         msgs = conn.execute(sa.select(messages.c.event_id)).all()
     for (cid,) in rows:
-        assert admin.post(f"/conversations/{cid}/tags", data={"tag": "keep", "csrf_token": token}).status_code == 302
-        assert admin.post(f"/conversations/{cid}/notes", data={"body": "n", "csrf_token": token}).status_code == 302
+        assert (
+            admin.post(f"/conversations/{cid}/tags", data={"tag": "keep", "csrf_token": token}).status_code
+            == 302
+        )
+        assert (
+            admin.post(f"/conversations/{cid}/notes", data={"body": "n", "csrf_token": token}).status_code
+            == 302
+        )
     for (event_id,) in msgs:
         admin.post(f"/nlu/{event_id}/label", data={"intent": "greet", "csrf_token": token})
 
@@ -71,21 +77,40 @@ def test_purge_removes_exactly_the_expired_conversations_and_their_console_data(
 def test_a_conversation_active_again_is_not_purged(app: Any) -> None:
     engine = app.extensions["console_engine"]
     with engine.begin() as conn:
-        conn.execute(events.insert().values(sender_id="hw-old-faq", type_name="user", timestamp=time.time(),
-                                            data='{"text": "back again"}'))
+        conn.execute(
+            events.insert().values(
+                sender_id="hw-old-faq", type_name="user", timestamp=time.time(), data='{"text": "back again"}'
+            )
+        )
     purge(engine, 365)
     assert senders_in_events(engine) & EXPIRED == {"hw-old-faq"}
 
 
 def test_the_purge_command_and_its_dry_run(app: Any, settings: Any, db_path: Any) -> None:
-    env = {"BTS_DATABASE_URL": f"sqlite:///{db_path}", "CONSOLE_RETENTION_DAYS": "365",
-           "PATH": "/usr/bin:/bin", "PYTHONPATH": str(support.ROOT)}
-    dry = subprocess.run([sys.executable, "-m", "console", "purge", "--dry-run"], env=env, capture_output=True,
-                         text=True, cwd=support.ROOT, check=True)
+    env = {
+        "BTS_DATABASE_URL": f"sqlite:///{db_path}",
+        "CONSOLE_RETENTION_DAYS": "365",
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(support.ROOT),
+    }
+    dry = subprocess.run(
+        [sys.executable, "-m", "console", "purge", "--dry-run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=support.ROOT,
+        check=True,
+    )
     assert "would purge 2 conversation(s)" in dry.stdout
     assert EXPIRED <= senders_in_events(app.extensions["console_engine"])
-    real = subprocess.run([sys.executable, "-m", "console", "purge"], env=env, capture_output=True, text=True,
-                          cwd=support.ROOT, check=True)
+    real = subprocess.run(
+        [sys.executable, "-m", "console", "purge"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=support.ROOT,
+        check=True,
+    )
     assert "purged 2 conversation(s)" in real.stdout
     assert not EXPIRED & senders_in_events(app.extensions["console_engine"])
 
@@ -105,8 +130,9 @@ def test_deleting_one_conversation_on_request(admin: Any, app: Any) -> None:
     # Without the confirmation box nothing happens.
     admin.post(f"/conversations/{cid}/delete", data={"csrf_token": token})
     assert "hw-booking" in senders_in_events(engine)
-    response = admin.post(f"/conversations/{cid}/delete",
-                          data={"csrf_token": token, "confirm": "delete", "with_bookings": "1"})
+    response = admin.post(
+        f"/conversations/{cid}/delete", data={"csrf_token": token, "confirm": "delete", "with_bookings": "1"}
+    )
     assert response.status_code == 302
     assert "hw-booking" not in senders_in_events(engine)
     assert admin.get(f"/conversations/{cid}").status_code == 404

@@ -12,11 +12,11 @@ import re
 from pathlib import Path
 from typing import Any, Dict
 
+import make_fixtures
 import pytest
 import support
 import yaml
 
-import make_fixtures
 from console.db import indexer, make_engine
 from console.db.schema import create_console_tables
 from console.web import create_app
@@ -134,7 +134,9 @@ def test_contact_details_typed_by_a_patient_are_masked_for_staff(real_app: Any) 
 def test_a_real_conversation_exports_as_a_test_story(real_app: Any) -> None:
     admin = client_for(real_app, "ada")
     cid = support.conversation_id(real_app.extensions["console_engine"], "fixture-red-flag")
-    steps = yaml.safe_load(admin.get(f"/conversations/{cid}/story.yml").get_data(as_text=True))["stories"][0]["steps"]
+    steps = yaml.safe_load(admin.get(f"/conversations/{cid}/story.yml").get_data(as_text=True))["stories"][0][
+        "steps"
+    ]
     assert {"user": "hi", "intent": "greet"} in steps
     assert {"action": "utter_urgent_red_flag"} in steps
     assert {"slot_was_set": [{"red_flag": True}, {"red_flag_category": "bladder_bowel"}]} in steps

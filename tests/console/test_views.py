@@ -16,7 +16,7 @@ from console.db.schema import audit, booking_requests
 
 
 def rows_of(html: str) -> int:
-    body = html.split('<tbody>', 1)[1].split('</tbody>', 1)[0]
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     return body.count("<tr>") - body.count('colspan="7"')
 
 
@@ -24,8 +24,17 @@ def test_filters_and_counts(staff: Any) -> None:
     page = staff.get("/conversations").get_data(as_text=True)
     assert "6 of 6 match" in page
     cases = {
-        "red_flag=yes": 1, "fallback=yes": 1, "booking=yes": 1, "handoff=yes": 1, "low_confidence=yes": 2,
-        "reviewed=yes": 0, "reviewed=no": 6, "fallback=no": 5, "q=bladder": 1, "q=DRY+needling": 1, "q=nothing-here": 0,
+        "red_flag=yes": 1,
+        "fallback=yes": 1,
+        "booking=yes": 1,
+        "handoff=yes": 1,
+        "low_confidence=yes": 2,
+        "reviewed=yes": 0,
+        "reviewed=no": 6,
+        "fallback=no": 5,
+        "q=bladder": 1,
+        "q=DRY+needling": 1,
+        "q=nothing-here": 0,
         "red_flag=yes&booking=yes": 0,
     }
     for query, expected in cases.items():
@@ -59,7 +68,9 @@ def test_review_and_tag_filters(staff: Any, app: Any) -> None:
     transcript = staff.get(f"/conversations/{cid}").get_data(as_text=True)
     assert "Reviewed by sam" in transcript
     with app.extensions["console_engine"].connect() as conn:
-        actions = [r.action for r in conn.execute(sa.select(audit.c.action).where(audit.c.target_id == str(cid)))]
+        actions = [
+            r.action for r in conn.execute(sa.select(audit.c.action).where(audit.c.target_id == str(cid)))
+        ]
     assert {"review", "tag_add", "view_transcript"} <= set(actions)
 
 
@@ -70,13 +81,17 @@ def test_transcript_shows_nlu_details_actions_markers_and_booking_link(admin: An
     assert "intent <b>book_appointment</b> 0.97" in html
     assert "runner-ups:" in html and "ask_cost 0.02" in html
     assert "<code>DAY=Tuesday</code>" in html
-    assert "booking_reference=&#34;BTS-7K2Q&#34;" in html or "booking_reference=\"BTS-7K2Q\"" in html
+    assert "booking_reference=&#34;BTS-7K2Q&#34;" in html or 'booking_reference="BTS-7K2Q"' in html
     assert "<code>action_submit_booking</code> · RulePolicy · 1.00" in html
     with engine.connect() as conn:
-        rid = conn.execute(sa.select(booking_requests.c.id).where(booking_requests.c.reference == "BTS-7K2Q")).scalar()
+        rid = conn.execute(
+            sa.select(booking_requests.c.id).where(booking_requests.c.reference == "BTS-7K2Q")
+        ).scalar()
     assert f'href="/bookings/{rid}">BTS-7K2Q</a>' in html
-    old = admin.get(f"/conversations/{support.conversation_id(engine, 'hw-old-red-flag')}").get_data(as_text=True)
-    assert "badge-red\">red flag: bladder_bowel" in old and 'class="msg user is-red"' in old
+    old = admin.get(f"/conversations/{support.conversation_id(engine, 'hw-old-red-flag')}").get_data(
+        as_text=True
+    )
+    assert 'badge-red">red flag: bladder_bowel' in old and 'class="msg user is-red"' in old
     xss = admin.get(f"/conversations/{support.conversation_id(engine, 'hw-xss')}").get_data(as_text=True)
     assert "is-fallback" in xss and "action_clarify_topic" in xss
 
@@ -103,7 +118,12 @@ def test_nlu_inbox_label_and_export(staff: Any, admin: Any, app: Any) -> None:
     assert "do you do dry needling" in inbox and "3 open" in inbox
     event_id = int(re.search(r'action="/nlu/(\d+)/label"', inbox).group(1))
     token = support.session_csrf(staff)
-    assert staff.post(f"/nlu/{event_id}/label", data={"intent": "not-an-intent", "csrf_token": token}).status_code == 302
+    assert (
+        staff.post(
+            f"/nlu/{event_id}/label", data={"intent": "not-an-intent", "csrf_token": token}
+        ).status_code
+        == 302
+    )
     staff.post(f"/nlu/{event_id}/label", data={"intent": "faq/what_is_sciatica", "csrf_token": token})
     assert "2 open" in staff.get("/nlu").get_data(as_text=True)
     assert staff.get("/nlu/export.yml").status_code == 403
@@ -132,10 +152,12 @@ def test_story_export_is_a_rasa_test_story(admin: Any, app: Any) -> None:
 def test_bookings_queue_status_workflow_delivery_and_csv(staff: Any, admin: Any, app: Any) -> None:
     html = staff.get("/bookings").get_data(as_text=True)
     assert "BTS-7K2Q" in html and "BTS-9MZX" in html
-    assert "badge-red\">failing" in html and "badge-green\">delivered" in html  # a retry with an error
+    assert 'badge-red">failing' in html and 'badge-green">delivered' in html  # a retry with an error
     assert "+15755550187" not in html and "[phone …87]" in html
     with app.extensions["console_engine"].connect() as conn:
-        rid = conn.execute(sa.select(booking_requests.c.id).where(booking_requests.c.reference == "BTS-7K2Q")).scalar()
+        rid = conn.execute(
+            sa.select(booking_requests.c.id).where(booking_requests.c.reference == "BTS-7K2Q")
+        ).scalar()
     detail = staff.get(f"/bookings/{rid}").get_data(as_text=True)
     assert "SMTP 451 try later" in detail and "Conversation" in detail
     token = support.session_csrf(staff)
@@ -151,7 +173,11 @@ def test_bookings_queue_status_workflow_delivery_and_csv(staff: Any, admin: Any,
     rows = list(csv.DictReader(io.StringIO(admin.get("/bookings/export.csv").get_data(as_text=True))))
     assert {r["reference"] for r in rows} == {"BTS-7K2Q", "BTS-9MZX"}
     first = next(r for r in rows if r["reference"] == "BTS-7K2Q")
-    assert first["phone"] == "'+15755550187" and first["status"] == "scheduled" and first["delivery"] == "failing"
+    assert (
+        first["phone"] == "'+15755550187"
+        and first["status"] == "scheduled"
+        and first["delivery"] == "failing"
+    )
 
 
 def test_analytics_renders_svg_charts_and_rates(staff: Any) -> None:
@@ -166,7 +192,10 @@ def test_no_patient_text_in_application_logs(staff: Any, app: Any, caplog: Any) 
     cid = support.conversation_id(app.extensions["console_engine"], "hw-booking")
     staff.get("/conversations?q=bladder")
     staff.get(f"/conversations/{cid}")
-    staff.post(f"/conversations/{cid}/notes", data={"body": "patient Pat Sample", "csrf_token": support.session_csrf(staff)})
+    staff.post(
+        f"/conversations/{cid}/notes",
+        data={"body": "patient Pat Sample", "csrf_token": support.session_csrf(staff)},
+    )
     text = caplog.text
     assert "GET /conversations/<int:conversation_id> 200" in text
     for secret in ("bladder", "Pat Sample", "555-0187", "pat.sample", "book an appointment"):

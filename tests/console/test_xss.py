@@ -6,7 +6,12 @@ from typing import Any
 
 import support
 
-PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "<svg onload=alert(1)>", "<b>leg</b>"]
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "<svg onload=alert(1)>",
+    "<b>leg</b>",
+]
 
 
 def assert_inert(html: str) -> None:
@@ -35,7 +40,9 @@ def test_tags_notes_and_booking_details_are_escaped(admin: Any, app: Any) -> Non
     cid = support.conversation_id(engine, "hw-xss")
     token = support.session_csrf(admin)
     admin.post(f"/conversations/{cid}/notes", data={"body": "<script>alert(1)</script>", "csrf_token": token})
-    admin.post(f"/conversations/{cid}/tags", data={"tag": "<img src=x onerror=alert(1)>", "csrf_token": token})
+    admin.post(
+        f"/conversations/{cid}/tags", data={"tag": "<img src=x onerror=alert(1)>", "csrf_token": token}
+    )
     html = admin.get(f"/conversations/{cid}").get_data(as_text=True)
     assert_inert(html)
     bookings = admin.get("/bookings").get_data(as_text=True)
