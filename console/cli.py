@@ -134,16 +134,8 @@ def serve(s: Settings, host: Optional[str], port: Optional[int]) -> int:
         "staff console on http://%s:%d/", "localhost" if host in ("127.0.0.1", "0.0.0.0") else host, port
     )
     try:
-        waitress_serve(
-            app,
-            host=host,
-            port=port,
-            threads=8,
-            ident="bts-console",
-            trusted_proxy="127.0.0.1" if s.trust_proxy else None,
-            trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-for"} if s.trust_proxy else None,
-            clear_untrusted_proxy_headers=True,
-        )
+        # Behind a reverse proxy (CONSOLE_TRUST_PROXY=1) the app's ProxyFix reads X-Forwarded-*.
+        waitress_serve(app, host=host, port=port, threads=8, ident="bts-console")
     finally:
         stop.set()
     return 0
