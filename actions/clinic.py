@@ -188,21 +188,6 @@ def cost_text(clinic: Clinic) -> str:
     return with_example_note(text, clinic, "phone")
 
 
-def low_impact_exercise_text(clinic: Clinic) -> str:
-    """Answer about low-impact exercise such as treadmill walking and aquatic therapy."""
-    text = (
-        "Low-impact exercise is gentle on your back and joints. Examples are walking on a "
-        "treadmill and aquatic therapy, which means exercising in water. Moving like this "
-        "helps your body release endorphins, its natural painkillers. Your therapist picks "
-        "what fits you."
-    )
-    if clinic.pool:
-        text += f" {clinic.name} has its own pool for aquatic therapy."
-    else:
-        text += " Please ask us whether aquatic therapy is available for you."
-    return with_example_note(text, clinic, "pool")
-
-
 def booking_text(clinic: Clinic) -> str:
     """How to book, used until the patient is in the booking conversation."""
     text = f"To book an appointment, call our front desk at {clinic.phone}."
@@ -274,7 +259,7 @@ class ActionTellInsurance(_ClinicAnswer):
     """Accepted insurers and Medicare."""
 
     action_name = "action_tell_insurance"
-    buttons = [{"title": "Do I need a referral?", "payload": "Do I need a referral?"}, BOOK, CONTACT]
+    buttons = [{"title": "Do I need a referral?", "payload": "Do I need a referral from my doctor?"}, BOOK, CONTACT]
 
     def text(self, clinic: Clinic) -> str:
         return insurance_text(clinic)
@@ -288,16 +273,6 @@ class ActionTellCost(_ClinicAnswer):
 
     def text(self, clinic: Clinic) -> str:
         return cost_text(clinic)
-
-
-class ActionExplainLowImpactExercise(_ClinicAnswer):
-    """Low-impact exercise, and whether the clinic has a pool."""
-
-    action_name = "action_explain_low_impact_exercise"
-    buttons = [BOOK, {"title": "Exercise and pain", "payload": "How does exercise help with pain?"}]
-
-    def text(self, clinic: Clinic) -> str:
-        return low_impact_exercise_text(clinic)
 
 
 class ActionExplainBooking(_ClinicAnswer):

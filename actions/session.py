@@ -2,33 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, SessionStarted
+from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import config
+from actions.config import Clinic
 
-def session_start_events() -> List[Dict[str, Any]]:
+
+def session_start_events(clinic: Clinic) -> List[Dict[Text, Any]]:
     """Events that open a new session.
 
     Slots are deliberately not carried over: a returning visitor starts fresh, and a red flag
-    raised in an earlier session stays visible in that session's history for staff.
+    raised in an earlier session stays visible in that session's history for staff. Slots that
+    select clinic-specific wording of responses are set from `clinic.yml` here.
+
+    Args:
+        clinic: Clinic details.
 
     Returns:
-        `session_started` followed by `action_listen`, as Rasa expects.
+        `session_started`, the clinic slots, then `action_listen`, as Rasa expects.
     """
-    return [SessionStarted(), ActionExecuted("action_listen")]
+    # An example value must never be presented as a fact, so an unconfirmed pool counts as none.
+    has_pool = clinic.pool and not clinic.is_example("pool")
+    return [SessionStarted(), SlotSet("clinic_has_pool", has_pool), ActionExecuted("action_listen")]
 
 
 class ActionSessionStart(Action):
     """Says who the assistant is and that it gives no medical advice, before anything else."""
 
-    def name(self) -> str:
+    def name(self) -> Text:
         return "action_session_start"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
         dispatcher.utter_message(response="utter_disclaimer")
-        return session_start_events()
+        return session_start_events(config.clinic())

@@ -19,7 +19,6 @@ from actions.clinic import (
     insurance_text,
     languages_text,
     location_text,
-    low_impact_exercise_text,
     open_now_text,
 )
 from actions.config import Clinic, parse_clinic
@@ -91,12 +90,6 @@ def test_cost_without_prices_points_to_the_phone(clinic: Clinic, clinic_raw: Dic
     assert "call us at (575) 555-0142" in cost_text(clinic)
     clinic_raw["prices"] = {"first_evaluation": "$120"}
     assert "first evaluation: $120" in cost_text(parse_clinic(clinic_raw))
-
-
-def test_pool_changes_the_aquatic_therapy_answer(clinic_raw: Dict[str, Any]) -> None:
-    assert "ask us whether aquatic therapy" in low_impact_exercise_text(parse_clinic(clinic_raw))
-    clinic_raw["pool"] = True
-    assert "has its own pool" in low_impact_exercise_text(parse_clinic(clinic_raw))
 
 
 async def test_hours_action_sends_text_and_buttons(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Dict, Set
+from typing import Dict, List, Set
 
 import yaml
 
@@ -39,6 +39,26 @@ def test_intent_buttons_name_intents_of_the_domain() -> None:
     for key, topic in list(CATALOG.items()) + [("what_can_you_do", SOMETHING_ELSE)]:
         if not key.startswith("faq/"):
             assert topic.payload == f"/{key}" and key in intents
+
+
+def response_buttons() -> List[Dict[str, str]]:
+    buttons: List[Dict[str, str]] = []
+    for path in (ROOT / "domain.yml", ROOT / "data" / "responses" / "faq.yml"):
+        for variations in yaml.safe_load(path.read_text())["responses"].values():
+            for variation in variations:
+                buttons.extend(variation.get("buttons", []))
+    return buttons
+
+
+def test_every_response_button_leads_to_a_known_intent_or_example() -> None:
+    examples = set().union(*training_examples().values())
+    intents = domain_intents()
+    for button in response_buttons():
+        payload = button["payload"]
+        if payload.startswith("/"):
+            assert payload[1:] in intents, payload
+        else:
+            assert payload in examples, f"button payload {payload!r} is not a training example"
 
 
 def test_the_menu_offers_booking() -> None:
