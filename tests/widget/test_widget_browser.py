@@ -288,8 +288,9 @@ def test_no_serious_or_critical_accessibility_violations(browse: Callable) -> No
     results: Dict[str, List[Dict[str, Any]]] = {}
     desktop = browse()
     desktop.recorder.allow_console_errors = True  # axe-core sets inline styles, which the CSP blocks
-    page = desktop.page()
-    results["desktop, closed"] = run_axe(page)
+    results["desktop, closed"] = run_axe(desktop.page())
+    desktop = browse()
+    desktop.recorder.allow_console_errors = True
     page = desktop.page()
     widget = Widget(page)
     widget.open()

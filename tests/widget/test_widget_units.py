@@ -3,6 +3,7 @@ headers, and the fixed socket.io channel."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import importlib.util
 import json
@@ -12,6 +13,7 @@ import subprocess
 import threading
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, Iterator, Optional, Tuple
 from unittest.mock import AsyncMock
 
@@ -146,7 +148,13 @@ def test_rasa_url_must_be_plain_http_or_https() -> None:
 # ------------------------------------------------------------------ widget/rasa_channel.py
 
 
-async def test_the_socketio_channel_joins_the_session_room() -> None:
+def test_the_socketio_channel_joins_the_session_room() -> None:
+    # Its own event loop in a thread: Playwright's sync API may own this thread's loop.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, check_session_request()).result(timeout=60)
+
+
+async def check_session_request() -> None:
     from widget.rasa_channel import SocketIOInput
 
     channel: Any = SocketIOInput.from_credentials(
