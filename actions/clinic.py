@@ -259,7 +259,11 @@ class ActionTellInsurance(_ClinicAnswer):
     """Accepted insurers and Medicare."""
 
     action_name = "action_tell_insurance"
-    buttons = [{"title": "Do I need a referral?", "payload": "Do I need a referral from my doctor?"}, BOOK, CONTACT]
+    buttons = [
+        {"title": "Do I need a referral?", "payload": "Do I need a referral from my doctor?"},
+        BOOK,
+        CONTACT,
+    ]
 
     def text(self, clinic: Clinic) -> str:
         return insurance_text(clinic)

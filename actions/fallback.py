@@ -24,6 +24,15 @@ NOT_SUGGESTED = {
     "ask_diagnosis",
 }
 MAX_SUGGESTIONS = 3
+# When the classifier thought a message might describe an emergency but was not sure enough,
+# the clarifying reply starts with the emergency signs, so a real emergency is never met only
+# with "did you mean".
+POSSIBLE_RED_FLAG_CONFIDENCE = 0.2
+EMERGENCY_SIGNS = (
+    "If you have any emergency signs, such as new trouble controlling your bladder or bowels, "
+    "numbness between your legs or around your bottom, weakness in both legs, or leg weakness "
+    "that is getting worse, call 911 or go to the emergency room now."
+)
 
 
 def suggestions(parse_data: Dict[str, Any], limit: int = MAX_SUGGESTIONS) -> List[topics.Topic]:
@@ -59,6 +68,22 @@ def suggestions(parse_data: Dict[str, Any], limit: int = MAX_SUGGESTIONS) -> Lis
     return chosen[:limit]
 
 
+def possible_red_flag(parse_data: Dict[str, Any]) -> bool:
+    """Tells whether `red_flag` is among the likeliest intents of an unclear message.
+
+    Args:
+        parse_data: `tracker.latest_message`.
+
+    Returns:
+        True if `red_flag` is in the top three with at least 0.2 confidence.
+    """
+    ranking = [r for r in parse_data.get("intent_ranking", []) or [] if r.get("name") != "nlu_fallback"]
+    return any(
+        r.get("name") == "red_flag" and (r.get("confidence") or 0.0) >= POSSIBLE_RED_FLAG_CONFIDENCE
+        for r in ranking[:MAX_SUGGESTIONS]
+    )
+
+
 def clarification(parse_data: Dict[str, Any], phone: str) -> Dict[str, Any]:
     """Builds the reply for a message that was not understood.
 
@@ -87,13 +112,14 @@ def clarification(parse_data: Dict[str, Any], phone: str) -> Dict[str, Any]:
             "buttons": menu,
         }
     likely = suggestions(parse_data)
+    warning = f"{EMERGENCY_SIGNS}\n" if possible_red_flag(parse_data) else ""
     if likely:
         return {
-            "text": "Sorry, I'm not sure I understood. Did you mean one of these?",
+            "text": f"{warning}Sorry, I'm not sure I understood. Did you mean one of these?",
             "buttons": [topics.button(t) for t in likely] + [topics.button(topics.SOMETHING_ELSE)],
         }
     return {
-        "text": "Sorry, I didn't understand that. Could you say it another way, or pick a topic?",
+        "text": f"{warning}Sorry, I didn't understand that. Could you say it another way, or pick a topic?",
         "buttons": menu,
     }
 

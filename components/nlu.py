@@ -7,7 +7,7 @@ red flag found by the rule-based matcher wins over a low-confidence or wrong pre
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -33,9 +33,9 @@ RED_FLAG_INTENT = "red_flag"
 RED_FLAG_ENTITY = "red_flag"
 
 
-def _force_intent(message: Message, name: str) -> None:
-    """Makes `name` the predicted intent with full confidence, keeping the ranking below it."""
-    prediction = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}
+def _force_intent(message: Message, name: str, confidence: Optional[float] = 1.0) -> None:
+    """Makes `name` the predicted intent, keeping the rest of the ranking below it."""
+    prediction = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}
     message.set(INTENT, prediction, add_to_output=True)
     ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != name]
     message.set(INTENT_RANKING_KEY, [prediction] + ranking, add_to_output=True)
@@ -95,9 +95,20 @@ class RedFlagDetector(GraphComponent):
     * A red-flag phrase found by the spaCy entity ruler (and not denied by the patient) makes
       `red_flag` the intent with confidence 1.0 and adds a `red_flag` entity whose value is the
       category, whatever the classifier predicted.
+    * A `red_flag` prediction of the classifier alone, below `classifier_min_confidence`,
+      becomes `nlu_fallback`: the clarifying reply then names the emergency signs and says to
+      call 911 (action_clarify_topic), instead of sending the urgent reply on a guess.
     * A message with no words (empty, spaces, emoji only, non-Latin script) becomes
       `nlu_fallback`, so that the clarifying reply explains what the assistant can read.
     """
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        """Default configuration (see the class docstring)."""
+        return {"classifier_min_confidence": 0.8}
+
+    def __init__(self, config: Dict[str, Any]) -> None:
+        self._min_confidence = float(config["classifier_min_confidence"])
 
     @classmethod
     def create(
@@ -108,7 +119,7 @@ class RedFlagDetector(GraphComponent):
         execution_context: ExecutionContext,
     ) -> RedFlagDetector:
         """Creates the component (see `GraphComponent`)."""
-        return cls()
+        return cls({**cls.get_default_config(), **config})
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Nothing to learn: the rules live in `data/spacy/red_flag_rules.jsonl`."""
@@ -130,6 +141,13 @@ class RedFlagDetector(GraphComponent):
             doc = message.get(SPACY_DOCS[TEXT])
             findings = find_red_flags(doc) if doc is not None else []
             if not findings:
+                intent = message.get(INTENT) or {}
+                if (
+                    intent.get(INTENT_NAME_KEY) == RED_FLAG_INTENT
+                    and (intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0) < self._min_confidence
+                ):
+                    confidence = intent.get(PREDICTED_CONFIDENCE_KEY)
+                    _force_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME, confidence)
                 continue
             _force_intent(message, RED_FLAG_INTENT)
             entities = list(message.get(ENTITIES) or [])

@@ -94,3 +94,22 @@ async def test_action_uses_the_latest_message(
     tracker = make_tracker("こんにちは", intent="nlu_fallback")
     await ActionClarifyTopic().run(dispatcher, tracker, {})
     assert "(575) 555-0142" in dispatcher.messages[0]["text"]
+
+
+def test_a_possible_emergency_is_named_before_the_choices() -> None:
+    data = parse(
+        "my legs feel funny down there",
+        [
+            {"name": "nlu_fallback", "confidence": 0.6},
+            {"name": "red_flag", "confidence": 0.6},
+            {"name": "faq", "confidence": 0.3},
+        ],
+        faq=["faq/symptoms"],
+    )
+    text = clarification(data, "555")["text"]
+    assert text.startswith("If you have any emergency signs") and "911" in text
+
+
+def test_no_emergency_text_when_red_flag_is_unlikely() -> None:
+    data = parse("hrs", [{"name": "ask_hours", "confidence": 0.4}, {"name": "red_flag", "confidence": 0.05}])
+    assert "911" not in clarification(data, "555")["text"]
