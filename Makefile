@@ -14,10 +14,15 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help venv spacy train run test lint validate unit nlu-eval stories safety e2e clean
+CONSOLE_VENV := .venv-console
+CONSOLE_PY := $(CONSOLE_VENV)/bin/python
+CONSOLE_STAMP := $(CONSOLE_VENV)/.installed-stamp
+
+.PHONY: help venv spacy train run test lint validate unit faults nlu-eval stories safety e2e clean \
+	console-venv console-test console-bench console-user worker receiver
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): requirements/rasa.in requirements/dev.in requirements/constraints.txt scripts/find_python.sh
 	@echo "==> Creating the Python 3.10 virtual environment in $(VENV)"
@@ -29,6 +34,16 @@ $(STAMP): requirements/rasa.in requirements/dev.in requirements/constraints.txt 
 
 venv: $(STAMP) ## Create the virtual environment and install pinned dependencies
 
+# The staff console has its own environment: Rasa pins old versions of libraries it needs.
+$(CONSOLE_STAMP): console/requirements.txt console/requirements-test.txt console/constraints.txt console/find_python.sh
+	@echo "==> Creating the staff console's virtual environment in $(CONSOLE_VENV)"
+	@python=$$(console/find_python.sh) && { [ -x $(CONSOLE_PY) ] || $$python -m venv $(CONSOLE_VENV); }
+	$(CONSOLE_PY) -m pip install --progress-bar on --disable-pip-version-check \
+		-r console/requirements.txt -r console/requirements-test.txt -c console/constraints.txt
+	@touch $@
+
+console-venv: $(CONSOLE_STAMP) ## Create the staff console's virtual environment (.venv-console)
+
 $(SPACY_MODEL): $(STAMP) data/spacy/entity_patterns.jsonl data/spacy/red_flag_rules.jsonl components/red_flags.py scripts/build_spacy_pipeline.py
 	@echo "==> Building the offline spaCy pipeline"
 	$(PY) scripts/build_spacy_pipeline.py
@@ -38,13 +53,13 @@ spacy: $(SPACY_MODEL) ## Build the offline spaCy pipeline (blank en + lemmas + e
 train: $(SPACY_MODEL) ## Train the assistant if data, config or domain changed
 	$(PY) scripts/train_if_needed.py
 
-run: train ## Start the assistant, action server, widget demo and staff console
+run: train $(CONSOLE_STAMP) ## Start the assistant, action server, worker, demo receiver, widget demo and staff console
 	@mkdir -p var
 	$(PY) scripts/run.py
 
 lint: $(STAMP) ## ruff and mypy
 	@echo "==> ruff and mypy"
-	$(PY) -m ruff check actions components scripts tests
+	$(PY) -m ruff check actions components scripts tests console
 	$(PY) -m mypy actions components scripts
 
 validate: $(STAMP) ## rasa data validate, failing on any warning
@@ -54,6 +69,10 @@ validate: $(STAMP) ## rasa data validate, failing on any warning
 unit: $(SPACY_MODEL) ## Unit tests of actions, components and scripts
 	@echo "==> Unit tests"
 	$(PY) -m pytest -q tests/actions tests/components tests/scripts
+
+faults: $(STAMP) ## Storage and delivery fault tests (real receiver and worker processes)
+	@echo "==> Storage and delivery fault tests"
+	$(PY) -m pytest -q tests/faults
 
 nlu-eval: train ## Held-out NLU evaluation; fails below 0.95 accuracy / macro-F1
 	@echo "==> NLU held-out evaluation"
@@ -71,8 +90,25 @@ e2e: train ## End-to-end test against real servers over REST
 	@echo "==> End-to-end tests"
 	$(PY) -m pytest -q tests/e2e
 
-test: lint validate unit nlu-eval stories safety e2e ## Run every test (what CI runs)
+console-test: train $(CONSOLE_STAMP) ## Staff console tests (a real Rasa run makes the fixtures; browser test)
+	@echo "==> Staff console tests"
+	@command -v chromium >/dev/null 2>&1 || scripts/install_chromium.sh
+	$(CONSOLE_PY) -m pytest -q -c tests/console/pytest.ini tests/console
+
+console-bench: $(CONSOLE_STAMP) ## Benchmark the staff console over 10,000 generated conversations
+	$(CONSOLE_PY) -m console.bench
+
+console-user: $(CONSOLE_STAMP) ## Create a staff console account: make console-user NAME=alice ROLE=admin
+	$(CONSOLE_PY) -m console create-user $(NAME) --role $(or $(ROLE),staff)
+
+worker: $(STAMP) ## Run the outbox worker alone
+	$(PY) scripts/outbox_worker.py --health-port 8098
+
+receiver: $(STAMP) ## Run the demo receiver alone (http://localhost:8099/)
+	$(PY) scripts/demo_receiver.py
+
+test: lint validate unit faults nlu-eval stories safety e2e console-test ## Run every test (what CI runs)
 	@echo "==> All tests passed"
 
 clean: ## Remove the environment, builds, models and local data
-	rm -rf $(VENV) build results var models/*.tar.gz
+	rm -rf $(VENV) $(CONSOLE_VENV) build results var models/*.tar.gz

@@ -10,6 +10,7 @@ Usage:
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -26,6 +27,23 @@ from scripts.model_files import ROOT, current_model  # noqa: E402
 
 READY_TIMEOUT_S = 180
 STOP_GRACE_S = 10
+# Used only when no clinic webhook is configured: the demo receiver and the senders share it.
+_DEMO_SECRET = secrets.token_hex(32)
+
+
+def delivery_env() -> Dict[str, str]:
+    """Webhook settings shared by the action server, the outbox worker and the demo receiver.
+
+    Without a configured clinic webhook, requests go to the local demo receiver, so that the
+    whole booking path can be seen on one machine.
+    """
+    if os.environ.get("BTS_WEBHOOK_URL"):
+        return {}
+    port = os.environ.get("BTS_RECEIVER_PORT", "8099")
+    return {
+        "BTS_WEBHOOK_URL": f"http://localhost:{port}/webhook",
+        "BTS_WEBHOOK_SECRET": os.environ.get("BTS_WEBHOOK_SECRET") or _DEMO_SECRET,
+    }
 
 
 @dataclass
@@ -59,12 +77,16 @@ def services(python: str, model: Path) -> List[Service]:
     """
     rasa_port = os.environ.get("BTS_RASA_PORT", "5005")
     actions_port = os.environ.get("BTS_ACTIONS_PORT", "5055")
+    console_port = os.environ.get("CONSOLE_PORT", "8090")
+    receiver_port = os.environ.get("BTS_RECEIVER_PORT", "8099")
+    worker_port = os.environ.get("BTS_WORKER_HEALTH_PORT", "8098")
     return [
         Service(
             name="actions",
             command=[python, "-m", "rasa_sdk", "--actions", "actions", "--port", actions_port],
             ready_url=f"http://localhost:{actions_port}/health",
             shows=f"Action server     http://localhost:{actions_port}/health",
+            env=delivery_env(),
         ),
         Service(
             name="rasa",
@@ -80,6 +102,32 @@ def services(python: str, model: Path) -> List[Service]:
             shows=(
                 f"Rasa REST channel http://localhost:{rasa_port}/webhooks/rest/webhook\n"
                 f"Rasa socket.io    http://localhost:{rasa_port}/socket.io/"
+            ),
+        ),
+        Service(
+            name="receiver",
+            command=[python, "scripts/demo_receiver.py", "--port", receiver_port],
+            ready_url=f"http://localhost:{receiver_port}/health",
+            shows=f"Demo receiver     http://localhost:{receiver_port}/  (what the clinic receives)",
+            env=delivery_env(),
+        ),
+        Service(
+            name="worker",
+            command=[python, "scripts/outbox_worker.py", "--health-port", worker_port],
+            ready_url=f"http://localhost:{worker_port}/health",
+            shows=f"Outbox worker     http://localhost:{worker_port}/health",
+            env=delivery_env(),
+        ),
+        Service(
+            name="console",
+            command=[
+                str(ROOT / ".venv-console" / "bin" / "python"), "-m", "console", "serve",
+                "--port", console_port,
+            ],
+            ready_url=f"http://localhost:{console_port}/healthz",
+            shows=(
+                f"Staff console     http://localhost:{console_port}/  "
+                "(first account: make console-user NAME=alice ROLE=admin)"
             ),
         ),
     ]
