@@ -383,6 +383,21 @@ def test_reconnects_and_sends_messages_queued_while_offline(browse: Callable) ->
     assert any("sciatic" in t.lower() for t in widget.texts("bot")[bots_before:])
 
 
+def test_falls_back_to_long_polling_when_websockets_are_blocked(browse: Callable) -> None:
+    """Long-polling is cross-origin HTTP: this also checks Rasa's `--cors` for the page's origin."""
+    browsing = browse()
+    browsing.recorder.allow_console_errors = True
+    page = browsing.page(goto=False)
+    page.route_web_socket(SOCKET_URL, lambda ws: ws.close())  # every WebSocket is cut at once
+    page.goto(browsing.url)
+    widget = Widget(page)
+    widget.open()
+    widget.wait_online(timeout=20_000)
+    replies = widget.ask("what is sciatica?")
+    assert any("sciatic nerve" in t for t in replies), replies
+    assert any("transport=polling" in url for url in browsing.recorder.requests)
+
+
 def test_unread_badge_counts_replies_that_arrive_while_closed(browse: Callable) -> None:
     page = browse().page()
     widget = Widget(page)

@@ -634,6 +634,11 @@ class ChatWidget {
       withCredentials: false,
     });
     this.socket = socket;
+    // If WebSocket does not get through (a proxy or firewall), the next attempts start with
+    // long-polling and upgrade when they can. Polling needs Rasa's `--cors` for this page.
+    socket.io.on("reconnect_attempt", (attempt) => {
+      if (!this.everConnected || attempt > 1) socket.io.opts.transports = ["polling", "websocket"];
+    });
     socket.on("connect", () => {
       this.everConnected = true;
       socket.emit("session_request", { session_id: this.store.load().sessionId });
