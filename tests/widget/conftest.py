@@ -11,6 +11,7 @@ Environment:
     BTS_WIDGET_TEST_WIDGET_PORT    port of the demo page server (default: a free port)
     BTS_WIDGET_TEST_CREDENTIALS    credentials file for Rasa (default: the project's)
     BTS_WIDGET_TEST_MODEL          model to serve (default: the current model)
+    BTS_WIDGET_SCREENSHOTS         where screenshots go (default: docs/screenshots)
 """
 
 from __future__ import annotations
@@ -72,6 +73,12 @@ class WidgetServers(Servers):
         self.model = model
 
     def start_rasa(self) -> None:
+        if {"credentials", "cors", "model"} <= set(inspect.signature(Servers.start_rasa).parameters):
+            # tests/e2e/conftest.py with the change proposed in widget/INTEGRATION.md
+            options: Dict[str, Any] = {"credentials": self.credentials, "cors": self.widget_origin,
+                                       "model": self.model}
+            Servers.start_rasa(self, **options)
+            return
         endpoints = self.tmp / "endpoints.yml"
         endpoints.write_text(
             f'action_endpoint:\n  url: "http://localhost:{ACTIONS_PORT}/webhook"\n'

@@ -6,7 +6,9 @@ Only locator-based waiting is used: the demo page's CSP forbids `eval`, which
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from playwright.sync_api import Locator, Page, expect
@@ -14,7 +16,7 @@ from playwright.sync_api import Locator, Page, expect
 from scripts.model_files import ROOT
 
 REPLY_TIMEOUT_MS = 45_000  # the assistant shares 2 CPU cores with everything else
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("BTS_WIDGET_SCREENSHOTS", ROOT / "docs" / "screenshots"))
 DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 390, "height": 844}
 
