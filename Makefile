@@ -64,7 +64,7 @@ lint: $(STAMP) ## ruff and mypy
 
 validate: $(STAMP) ## rasa data validate, failing on any warning
 	@echo "==> rasa data validate"
-	$(RASA) data validate --fail-on-warnings
+	$(PY) scripts/validate_data.py
 
 unit: $(SPACY_MODEL) ## Unit tests of actions, components and scripts
 	@echo "==> Unit tests"

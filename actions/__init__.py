@@ -5,4 +5,4 @@ the modules below. Each module covers one concern; the action classes are thin w
 plain functions so that the logic can be unit-tested without a running server.
 """
 
-from actions import clinic, fallback, session  # noqa: F401  (imported for registration)
+from actions import booking, clinic, fallback, handoff, session  # noqa: F401  (imported for registration)

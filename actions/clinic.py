@@ -6,6 +6,7 @@ retraining. Fields that still hold example values are labelled as examples in ev
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional
 
@@ -188,15 +189,7 @@ def cost_text(clinic: Clinic) -> str:
     return with_example_note(text, clinic, "phone")
 
 
-def booking_text(clinic: Clinic) -> str:
-    """How to book, used until the patient is in the booking conversation."""
-    text = f"To book an appointment, call our front desk at {clinic.phone}."
-    if clinic.booking_url:
-        text += f" You can also book online: {clinic.booking_url}"
-    return with_example_note(text, clinic, "phone", "booking_url")
-
-
-class _ClinicAnswer(Action):
+class _ClinicAnswer(Action, ABC):
     """Sends one clinic answer with follow-up buttons."""
 
     action_name = ""
@@ -205,8 +198,9 @@ class _ClinicAnswer(Action):
     def name(self) -> str:
         return self.action_name
 
+    @abstractmethod
     def text(self, clinic: Clinic) -> str:
-        raise NotImplementedError
+        """The answer built from the clinic details."""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
@@ -277,13 +271,3 @@ class ActionTellCost(_ClinicAnswer):
 
     def text(self, clinic: Clinic) -> str:
         return cost_text(clinic)
-
-
-class ActionExplainBooking(_ClinicAnswer):
-    """How to book an appointment."""
-
-    action_name = "action_explain_booking"
-    buttons = [HOURS, FIRST_VISIT, INSURANCE]
-
-    def text(self, clinic: Clinic) -> str:
-        return booking_text(clinic)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
@@ -12,7 +12,7 @@ from actions import config
 from actions.config import Clinic
 
 
-def session_start_events(clinic: Clinic) -> List[Dict[Text, Any]]:
+def session_start_events(clinic: Clinic) -> List[Dict[str, Any]]:
     """Events that open a new session.
 
     Slots are deliberately not carried over: a returning visitor starts fresh, and a red flag
@@ -33,11 +33,11 @@ def session_start_events(clinic: Clinic) -> List[Dict[Text, Any]]:
 class ActionSessionStart(Action):
     """Says who the assistant is and that it gives no medical advice, before anything else."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_session_start"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         dispatcher.utter_message(response="utter_disclaimer")
         return session_start_events(config.clinic())
