@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 import requests
@@ -21,6 +21,8 @@ from scripts.model_files import ROOT, current_model
 
 RASA_PORT = int(os.environ.get("BTS_TEST_RASA_PORT", "5105"))
 ACTIONS_PORT = int(os.environ.get("BTS_TEST_ACTIONS_PORT", "5155"))
+RECEIVER_PORT = int(os.environ.get("BTS_TEST_RECEIVER_PORT", "5199"))
+WEBHOOK_SECRET = "e2e-test-secret"
 READY_TIMEOUT_S = 240
 
 
@@ -30,13 +32,37 @@ class Servers:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.db = tmp / "tracker.db"
+        self.bookings_db = tmp / "bookings.db"
         self.url = f"http://localhost:{RASA_PORT}/webhooks/rest/webhook"
+        self.receiver_url = f"http://localhost:{RECEIVER_PORT}"
         self.procs: Dict[str, subprocess.Popen] = {}
+        # The action server stores requests in its own test database and delivers them to a
+        # local receiver, so booking tests see exactly what the clinic would receive.
+        self.actions_env = {
+            "BTS_DATABASE_URL": f"sqlite:///{self.bookings_db}",
+            "BTS_SPOOL_FILE": str(tmp / "spool" / "bookings.jsonl"),
+            "BTS_WEBHOOK_URL": f"{self.receiver_url}/webhook",
+            "BTS_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "BTS_SMTP_HOST": "",
+        }
+
+    def start_receiver(self) -> None:
+        self.procs["receiver"] = self._spawn(
+            "receiver",
+            [sys.executable, "scripts/demo_receiver.py", "--port", str(RECEIVER_PORT),
+             "--secret", WEBHOOK_SECRET, "--data-file", str(self.tmp / "received.json")],
+        )
+        self._wait(f"{self.receiver_url}/health", "receiver")
+
+    def received(self) -> List[Dict[str, Any]]:
+        """Requests the receiver accepted (each once), with their payloads."""
+        return requests.get(f"{self.receiver_url}/received", timeout=5).json()["requests"]
 
     def start_actions(self) -> None:
         self.procs["actions"] = self._spawn(
             "actions",
             [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(ACTIONS_PORT)],
+            env=self.actions_env,
         )
         self._wait(f"http://localhost:{ACTIONS_PORT}/health", "actions")
 
@@ -64,10 +90,13 @@ class Servers:
         response.raise_for_status()
         return response.json()
 
-    def _spawn(self, name: str, command: List[str]) -> subprocess.Popen:
+    def _spawn(
+        self, name: str, command: List[str], env: Optional[Dict[str, str]] = None
+    ) -> subprocess.Popen:
         log = open(self.tmp / f"{name}.log", "ab")
         return subprocess.Popen(
-            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, **(env or {})},
         )
 
     def _wait(self, url: str, name: str) -> None:
@@ -102,6 +131,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         pytest.fail("no trained model for the current data: run `make train` first")
     running = Servers(tmp_path_factory.mktemp("e2e"))
     try:
+        running.start_receiver()
         running.start_actions()
         running.start_rasa()
         yield running
