@@ -332,7 +332,8 @@ def test_every_request_stays_on_localhost(browse: Callable, stack: Any) -> None:
     allowed = re.compile(
         rf"^({re.escape(page_origin)}/(|demo/demo\.css|demo/favicon\.svg|widget/bts-chat\.js"
         rf"|widget/bts-chat\.[0-9a-f]{{10}}\.css)"
-        rf"|(ws|http)://{re.escape(rasa.netloc)}/socket\.io/\?EIO=4&transport=(websocket|polling).*)$"
+        rf"|(ws|http)://{re.escape(rasa.netloc)}/socket\.io/\?bts_session=[0-9a-f]{{32}}&EIO=4"
+        rf"&transport=(websocket|polling).*)$"
     )
     log = browsing.recorder.requests + browsing.recorder.websockets
     assert log and all(allowed.match(url) for url in log), log

@@ -465,18 +465,13 @@ class ChatWidget {
     this.inFlight.clear();
     this.store.clear();
     this.state = emptyState();
+    this.state.sessionId = randomId(16);
     this.store.save(this.state);
     this.addGreeting();
     this.sync(false);
     this.input.value = "";
     this.onInput();
-    if (this.socket) {
-      // A new socket joins only the new session's room.
-      this.ready = false;
-      this.socket.disconnect();
-      this.socket.connect();
-      this.setConn("connecting");
-    }
+    if (this.socket) this.rejoin(); // a new socket joins only the new session's room
     this.input.focus();
   }
 
@@ -587,7 +582,7 @@ class ChatWidget {
     // Rasa's handler returns after the whole turn, so the ack means "all replies sent".
     this.socket.emit(
       "user_uttered",
-      { message: message.payload ?? message.text, session_id: this.state.sessionId },
+      { message: message.payload ?? message.text, session_id: this.joined || this.state.sessionId },
       () => this.onAck(message.id),
     );
   }
@@ -620,11 +615,34 @@ class ChatWidget {
     this.updateTyping();
   }
 
+  /** The session id, made here if there is none yet (32 hex digits, like Rasa's own). */
+  ensureSession() {
+    if (!this.state.sessionId) {
+      this.state = this.store.update((state) => {
+        if (!state.sessionId) state.sessionId = randomId(16);
+      });
+    }
+    return this.state.sessionId;
+  }
+
+  /** Reconnects with the stored session id (after "start over", here or in another tab). */
+  rejoin() {
+    this.ready = false;
+    this.joined = null;
+    this.socket.io.opts.query = { bts_session: this.ensureSession() };
+    this.socket.disconnect();
+    this.socket.connect();
+    this.setConn("connecting");
+  }
+
   connect() {
     if (this.socket || !this.cfg.server) return;
     this.setConn("connecting");
     const socket = io(this.cfg.server, {
       path: this.cfg.path,
+      // Lets a load balancer send every connection of one conversation to the same Rasa
+      // replica (deploy/nginx.conf.template hashes on it); ignored by Rasa itself.
+      query: { bts_session: this.ensureSession() },
       // WebSocket first (no CORS preflight, one round trip less); long-polling if it is blocked.
       transports: ["websocket", "polling"],
       tryAllTransports: true,
@@ -641,7 +659,9 @@ class ChatWidget {
     });
     socket.on("connect", () => {
       this.everConnected = true;
-      socket.emit("session_request", { session_id: this.store.load().sessionId });
+      this.state = this.store.load();
+      this.requested = this.ensureSession();
+      socket.emit("session_request", { session_id: this.requested });
     });
     socket.on("session_confirm", (data) => this.onSessionConfirm(data));
     socket.on("bot_uttered", (data) => this.onBotMessage(data));
@@ -664,15 +684,15 @@ class ChatWidget {
     const id = typeof data === "string" ? data : data && data.session_id;
     if (!id) return;
     this.state = this.store.load();
-    if (!this.state.sessionId) {
-      this.state = this.store.update((state) => {
-        if (!state.sessionId) state.sessionId = id;
-      });
+    if (this.state.sessionId && this.state.sessionId !== this.requested) {
+      this.rejoin(); // another tab moved to a new session meanwhile
+      return;
     }
     if (this.state.sessionId !== id) {
-      // Another tab started the session first: join that one instead.
-      this.socket.emit("session_request", { session_id: this.state.sessionId });
-      return;
+      // The server did not accept the id we proposed and made its own: use that one.
+      this.state = this.store.update((state) => {
+        state.sessionId = id;
+      });
     }
     this.joined = id;
     this.ready = true;
@@ -785,10 +805,9 @@ class ChatWidget {
       const at = this.foreign.findIndex((f) => f.text === m.text);
       if (at >= 0) this.foreign.splice(at, 1);
     }
-    if (state.messages.length === 0 && this.isOpen) this.addGreeting();
     this.sync();
-    if (this.socket && this.ready && state.sessionId && state.sessionId !== previousSession && state.sessionId !== this.joined) {
-      this.socket.emit("session_request", { session_id: state.sessionId });
+    if (this.socket && state.sessionId && state.sessionId !== previousSession && state.sessionId !== this.joined) {
+      this.rejoin();
     }
     if (!this.socket && state.messages.some((m) => m.from === "user")) this.connect();
   }
