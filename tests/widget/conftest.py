@@ -139,6 +139,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 pytest.fail("no trained model for the current data: run `make train` first")
             origin = page_url.rstrip("/")
             servers = WidgetServers(tmp_path_factory.mktemp("widget"), origin, credentials, model)
+            if hasattr(servers, "start_receiver"):
+                servers.start_receiver()  # where the action server delivers bookings, as in tests/e2e
             servers.start_actions()
             servers.start_rasa()
         yield Stack(page_url=page_url, rasa_url=rasa_url)
