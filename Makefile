@@ -19,7 +19,7 @@ CONSOLE_PY := $(CONSOLE_VENV)/bin/python
 CONSOLE_STAMP := $(CONSOLE_VENV)/.installed-stamp
 
 .PHONY: help venv spacy train run test lint validate unit faults nlu-eval stories safety e2e clean \
-	console-venv console-test console-bench console-user worker receiver
+	console-venv console-test console-bench console-user worker receiver widget widget-test
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -53,14 +53,14 @@ spacy: $(SPACY_MODEL) ## Build the offline spaCy pipeline (blank en + lemmas + e
 train: $(SPACY_MODEL) ## Train the assistant if data, config or domain changed
 	$(PY) scripts/train_if_needed.py
 
-run: train $(CONSOLE_STAMP) ## Start the assistant, action server, worker, demo receiver, widget demo and staff console
+run: train $(CONSOLE_STAMP) widget ## Start the assistant, action server, worker, demo receiver, widget demo and staff console
 	@mkdir -p var
 	$(PY) scripts/run.py
 
 lint: $(STAMP) ## ruff and mypy
 	@echo "==> ruff and mypy"
-	$(PY) -m ruff check actions components scripts tests console
-	$(PY) -m mypy actions components scripts
+	$(PY) -m ruff check actions components scripts tests console widget
+	$(PY) -m mypy actions components scripts widget/serve.py widget/rasa_channel.py
 
 validate: $(STAMP) ## rasa data validate, failing on any warning
 	@echo "==> rasa data validate"
@@ -95,6 +95,14 @@ console-test: train $(CONSOLE_STAMP) ## Staff console tests (a real Rasa run mak
 	@command -v chromium >/dev/null 2>&1 || scripts/install_chromium.sh
 	$(CONSOLE_PY) -m pytest -q -c tests/console/pytest.ini tests/console
 
+widget: ## Build the website chat widget into widget/dist (npm ci + esbuild; fails above 60 kB gzipped)
+	@bash widget/setup.sh
+
+widget-test: train widget ## Browser tests of the chat widget (Playwright + Debian chromium, real assistant)
+	@echo "==> Widget browser tests"
+	@command -v chromium >/dev/null 2>&1 || scripts/install_chromium.sh
+	$(PY) -m pytest -q tests/widget
+
 console-bench: $(CONSOLE_STAMP) ## Benchmark the staff console over 10,000 generated conversations
 	$(CONSOLE_PY) -m console.bench
 
@@ -107,8 +115,8 @@ worker: $(STAMP) ## Run the outbox worker alone
 receiver: $(STAMP) ## Run the demo receiver alone (http://localhost:8099/)
 	$(PY) scripts/demo_receiver.py
 
-test: lint validate unit faults nlu-eval stories safety e2e console-test ## Run every test (what CI runs)
+test: lint validate unit faults nlu-eval stories safety e2e widget-test console-test ## Run every test (what CI runs)
 	@echo "==> All tests passed"
 
 clean: ## Remove the environment, builds, models and local data
-	rm -rf $(VENV) $(CONSOLE_VENV) build results var models/*.tar.gz
+	rm -rf $(VENV) $(CONSOLE_VENV) build results var models/*.tar.gz widget/dist widget/node_modules

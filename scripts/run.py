@@ -80,6 +80,9 @@ def services(python: str, model: Path) -> List[Service]:
     console_port = os.environ.get("CONSOLE_PORT", "8090")
     receiver_port = os.environ.get("BTS_RECEIVER_PORT", "8099")
     worker_port = os.environ.get("BTS_WORKER_HEALTH_PORT", "8098")
+    widget_port = os.environ.get("BTS_WIDGET_PORT", "8080")
+    # The Rasa URL as the visitor's browser reaches it (the widget connects there).
+    rasa_public_url = os.environ.get("BTS_RASA_PUBLIC_URL", f"http://localhost:{rasa_port}")
     return [
         Service(
             name="actions",
@@ -96,13 +99,21 @@ def services(python: str, model: Path) -> List[Service]:
                 "--port", rasa_port,
                 "--endpoints", "endpoints.yml",
                 "--credentials", "credentials.yml",
-                "--cors", os.environ.get("BTS_WIDGET_ORIGIN", "http://localhost:8080"),
+                "--cors", os.environ.get("BTS_WIDGET_ORIGIN", f"http://localhost:{widget_port}"),
             ],
             ready_url=f"http://localhost:{rasa_port}/webhooks/rest/",
             shows=(
                 f"Rasa REST channel http://localhost:{rasa_port}/webhooks/rest/webhook\n"
                 f"Rasa socket.io    http://localhost:{rasa_port}/socket.io/"
             ),
+        ),
+        Service(
+            name="widget",
+            command=[
+                python, "widget/serve.py", "--port", widget_port, "--rasa-url", rasa_public_url, "--quiet",
+            ],
+            ready_url=f"http://localhost:{widget_port}/healthz",
+            shows=f"Widget demo page  http://localhost:{widget_port}/  (the clinic's website with the chat)",
         ),
         Service(
             name="receiver",

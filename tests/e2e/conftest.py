@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -69,20 +70,26 @@ class Servers:
     def stop_actions(self) -> None:
         self._stop("actions")
 
-    def start_rasa(self) -> None:
+    def start_rasa(
+        self,
+        credentials: Path = ROOT / "credentials.yml",
+        cors: Optional[str] = None,
+        model: Optional[Path] = None,
+    ) -> None:
+        """Starts Rasa; `cors` is the origin of a web page that may call it (tests/widget)."""
         endpoints = self.tmp / "endpoints.yml"
         endpoints.write_text(
             f'action_endpoint:\n  url: "http://localhost:{ACTIONS_PORT}/webhook"\n'
             f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{self.db}"\n'
         )
-        self.procs["rasa"] = self._spawn(
-            "rasa",
-            [
-                sys.executable, "-m", "rasa", "run", "--model", str(current_model()),
-                "--port", str(RASA_PORT), "--endpoints", str(endpoints),
-                "--credentials", str(ROOT / "credentials.yml"),
-            ],
-        )
+        command = [
+            sys.executable, "-m", "rasa", "run", "--model", str(model or current_model()),
+            "--port", str(RASA_PORT), "--endpoints", str(endpoints),
+            "--credentials", str(credentials),
+        ]
+        if cors:
+            command += ["--cors", cors]
+        self.procs["rasa"] = self._spawn("rasa", command)
         self._wait(f"http://localhost:{RASA_PORT}/webhooks/rest/", "rasa")
 
     def send(self, sender: str, text: Any, timeout: float = 30) -> List[Dict[str, Any]]:
@@ -93,6 +100,11 @@ class Servers:
     def _spawn(
         self, name: str, command: List[str], env: Optional[Dict[str, str]] = None
     ) -> subprocess.Popen:
+        port = int(command[command.index("--port") + 1])
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                # Never test against someone else's server that happens to use the port.
+                raise RuntimeError(f"port {port} is already in use; set BTS_TEST_*_PORT to free ports")
         log = open(self.tmp / f"{name}.log", "ab")
         return subprocess.Popen(
             command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
