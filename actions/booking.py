@@ -22,6 +22,8 @@ from rasa_sdk.types import DomainDict
 from actions import config
 from actions.config import Clinic
 from actions.forms import (
+    ALWAYS_INTERRUPT,
+    INTERRUPT_CONFIDENCE,
     SKIPPED,
     Question,
     Turn,
@@ -133,7 +135,10 @@ QUESTIONS: Dict[str, Question] = {
         ],
     ),
 }
-ASK_ACTIONS = [ask_action(slot, question) for slot, question in QUESTIONS.items()]
+# While "do you want to stop?" waits for an answer, the form stays quiet.
+ASK_ACTIONS = [
+    ask_action(slot, question, quiet_when="booking_stop_asked") for slot, question in QUESTIONS.items()
+]
 
 
 def validators(clinic: Clinic, now: datetime) -> Dict[str, Any]:
@@ -408,9 +413,12 @@ class ValidateBookingForm(FormValidationAction):
         if self._requested(tracker) != "booking_confirmed":
             return {}
         turn = Turn.from_latest_message(tracker.latest_message)
-        if is_interruption(turn):
+        if turn.intent in ALWAYS_INTERRUPT and turn.confidence >= INTERRUPT_CONFIDENCE:
             return {}
+        # "change the phone" or "yes" answer the summary whatever intent NLU gave them.
         outcome = confirmation_outcome(turn.text)
+        if not outcome and is_interruption(turn):
+            return {}
         if not outcome:
             dispatcher.utter_message(
                 text="Sorry, I didn't get that. Tap \"Yes, send it\" if everything is right, or "
@@ -495,6 +503,8 @@ class ActionAskBookingConfirmed(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[str, Any]]:
+        if tracker.get_slot("booking_stop_asked"):
+            return []
         if tracker.get_slot("booking_edit"):
             dispatcher.utter_message(text="What would you like to change?", buttons=EDIT_BUTTONS)
         else:

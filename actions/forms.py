@@ -89,10 +89,25 @@ def is_interruption(turn: Turn, validator: Optional[Validator] = None, free_text
         return True  # an intent button (e.g. "Opening hours") pressed during the form
     question = turn.intent in INTERRUPTIONS and turn.confidence >= INTERRUPT_CONFIDENCE
     if free_text:
-        return question
+        # "lower back pain" answers "what is the reason for your visit?" even though it reads
+        # like an FAQ topic; only a message phrased as a question interrupts a free-text answer.
+        return question and looks_like_question(turn.text)
     if validator is not None and validator(turn.text).ok:
         return False
     return question
+
+
+_QUESTION_START = re.compile(
+    r"^(what|what's|whats|how|when|where|why|who|which|do|does|did|can|could|is|are|should|will|"
+    r"would|may|tell me|i want to know|i'd like to know|i was wondering|wondering)\b",
+    re.IGNORECASE,
+)
+
+
+def looks_like_question(text: str) -> bool:
+    """Tells whether a message is phrased as a question or a request for information."""
+    stripped = text.strip()
+    return stripped.endswith("?") or bool(_QUESTION_START.match(stripped))
 
 
 def slot_value(result: ValidationResult[Any]) -> Any:
@@ -148,7 +163,7 @@ def reset_events(slots: Iterable[str]) -> List[Dict[str, Any]]:
 Question = Tuple[str, List[Dict[str, str]]]
 
 
-def ask_action(slot: str, question: Question) -> Type[Action]:
+def ask_action(slot: str, question: Question, quiet_when: Optional[str] = None) -> Type[Action]:
     """Makes the `action_ask_<slot>` action a form uses to ask for `slot`.
 
     Forms could ask with `utter_ask_<slot>` responses, but `rasa data validate` reports those as
@@ -157,6 +172,7 @@ def ask_action(slot: str, question: Question) -> Type[Action]:
     Args:
         slot: The slot the question fills.
         question: Text and buttons.
+        quiet_when: A slot; while it is true, the action asks nothing.
 
     Returns:
         An `Action` subclass named after the slot.
@@ -170,7 +186,8 @@ def ask_action(slot: str, question: Question) -> Type[Action]:
         async def run(
             self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
         ) -> List[Dict[str, Any]]:
-            dispatcher.utter_message(text=text, buttons=buttons)
+            if not (quiet_when and tracker.get_slot(quiet_when)):
+                dispatcher.utter_message(text=text, buttons=buttons)
             return []
 
     AskAction.__name__ = AskAction.__qualname__ = "ActionAsk" + "".join(

@@ -66,6 +66,7 @@ QUESTIONS: Dict[str, Question] = {
     ),
 }
 ASK_ACTIONS = [ask_action(slot, question) for slot, question in QUESTIONS.items()]
+MENTIONED_REFERENCE = re.compile(r"\bBTS[-\s]?[2-9A-HJ-NP-Z]{4,8}\b", re.IGNORECASE)
 NO_REFERENCE = re.compile(r"\b(don'?t|do not|dont|no|lost|can'?t find|forgot)\b", re.IGNORECASE)
 
 
@@ -284,7 +285,8 @@ class ActionPrepareChange(Action):
         change = parse_change_type(text)
         if change.ok:
             events.append(SlotSet("change_type", change.value))
-        reference = normalize_reference(text) if re.search(r"\bBTS\b", text, re.IGNORECASE) else None
+        mentioned = MENTIONED_REFERENCE.search(text)
+        reference = normalize_reference(mentioned.group(0)) if mentioned else None
         if reference:
             found = await asyncio.to_thread(find_request, reference)
             events += [

@@ -48,6 +48,9 @@ def test_summary_lists_every_field_readably_and_asks_for_consent() -> None:
     assert text.endswith("may our front desk contact you at (575) 555-0142 about this request?")
 
 
+RESET = {"booking_confirmed": None, "booking_edit": False}
+
+
 @pytest.mark.parametrize(
     "answer, expected",
     [
@@ -55,8 +58,8 @@ def test_summary_lists_every_field_readably_and_asks_for_consent() -> None:
         ("yep", {"booking_confirmed": True, "booking_edit": False}),
         ("change the phone", {"booking_phone": None, "booking_confirmed": None, "booking_edit": False}),
         ("my email is wrong", {"booking_email": None, "booking_confirmed": None, "booking_edit": False}),
-        ("Change the preferred time", {"booking_time": None, "booking_confirmed": None, "booking_edit": False}),
-        ("Change the insurance", {"booking_insurance": None, "booking_confirmed": None, "booking_edit": False}),
+        ("Change the preferred time", {"booking_time": None, **RESET}),
+        ("Change the insurance", {"booking_insurance": None, **RESET}),
         ("no", {"booking_confirmed": None, "booking_edit": True}),
         ("Change something", {"booking_confirmed": None, "booking_edit": True}),
         ("No, don't contact me", {"booking_confirmed": False, "booking_edit": False}),
@@ -89,7 +92,9 @@ def test_details_hold_the_raw_text_next_to_the_parsed_time() -> None:
     assert details["email"] is None and details["insurance"] == "Medicare" and details["consent"]
 
 
-def tracker(slots: Dict[str, Any], text: str = "", requested: str = "", intent: str = "nlu_fallback") -> Tracker:
+def tracker(
+    slots: Dict[str, Any], text: str = "", requested: str = "", intent: str = "nlu_fallback"
+) -> Tracker:
     return Tracker(
         sender_id="conv-1",
         slots={"requested_slot": requested, **slots},

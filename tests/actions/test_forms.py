@@ -26,6 +26,10 @@ from actions.validation import validate_name, validate_phone
         (Turn("what should I wear", "faq", 0.95), validate_phone, False, True),
         (Turn("12345", "nlu_fallback", 0.3), validate_phone, False, False),  # a bad answer, re-asked
         (Turn("what are your hours", "ask_hours", 0.9), validate_name, True, True),
+        # A reason for the visit reads like an FAQ topic but is an answer, not a question.
+        (Turn("lower back pain", "faq", 0.95), validate_name, True, False),
+        (Turn("sciatica down my left leg", "ask_diagnosis", 0.8), validate_name, True, False),
+        (Turn("do you take medicare", "ask_insurance", 0.9), validate_name, True, True),
         (Turn("Grace Hopper", "greet", 0.7), validate_name, True, False),
         (Turn("stop", "stop", 0.98), validate_name, True, True),
         (Turn("stop", "stop", 0.3), validate_name, True, False),
