@@ -34,6 +34,7 @@ import random
 import re
 import secrets
 import shutil
+import signal
 import ssl
 import statistics
 import subprocess
@@ -255,13 +256,15 @@ def single_user(client_factory: Callable[[], RestClient], conversations: int, tu
             "messages": len(latencies), "errors": errors, "empty": empty}
 
 
-def long_conversation(client_factory: Callable[[], RestClient], turns: int) -> Dict[str, Any]:
+def long_conversation(client_factory: Callable[[], RestClient], turns: int,
+                      before_turn: Callable[[int], None] = lambda t: None) -> Dict[str, Any]:
     """One conversation of `turns` messages: does the reply time grow with its length?"""
     client = client_factory()
     sender = new_sender("long")
     latencies: List[float] = []
     errors = 0
     for t in range(turns):
+        before_turn(t)
         reply = client.send(sender, QUESTIONS[t % len(QUESTIONS)])
         if not reply.ok:
             errors += 1
@@ -412,36 +415,66 @@ def _nlu_parse_main(model: str, rounds: int) -> int:
     return 0
 
 
-def py_spy_top(pid: int, seconds: int, out: Path) -> List[Tuple[str, float]]:
-    """Samples a process with py-spy; returns the functions with the largest share of samples.
+def _frame_name(frame: str) -> str:
+    name = re.sub(r" \(([^)]*/)?(site-packages/|python3\.10/)?", " (", frame)
+    return re.sub(r":\d+\)$", ")", name)
 
-    Returns an empty list when py-spy is not installed (`pip install py-spy`).
+
+class Spy:
+    """Samples one process with py-spy between `start()` and `stop()` (nothing without py-spy).
+
+    Args:
+        pid: The process.
+        out: Where py-spy writes its raw samples.
+        rate: Samples per second.
     """
-    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    if not os.path.exists(spy):
-        return []
-    subprocess.run([spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "50",
-                    "--format", "raw", "--output", str(out), "--nonblocking"],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if not out.exists():
-        return []
-    inclusive: Dict[str, int] = {}
-    total = 0
-    for line in out.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not count_text.isdigit():
-            continue
-        count = int(count_text)
-        total += count
-        seen = set()
-        for frame in stack.split(";"):
-            name = re.sub(r" \(([^)]*/)?(site-packages/)?", " (", frame)
-            name = re.sub(r":\d+\)$", ")", name)
-            if name not in seen:
-                seen.add(name)
-                inclusive[name] = inclusive.get(name, 0) + count
-    ranked = sorted(inclusive.items(), key=lambda kv: -kv[1])
-    return [(name, 100.0 * count / total) for name, count in ranked[:40]] if total else []
+
+    def __init__(self, pid: int, out: Path, rate: int = 200) -> None:
+        self.pid = pid
+        self.out = out
+        self.rate = rate
+        self.proc: Optional[subprocess.Popen] = None
+        found = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        self.binary = found if os.path.exists(found) else None
+
+    def start(self) -> None:
+        """Starts sampling."""
+        if self.binary:
+            self.proc = subprocess.Popen(
+                [self.binary, "record", "--pid", str(self.pid), "--rate", str(self.rate), "--format", "raw",
+                 "--output", str(self.out), "--nonblocking"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            time.sleep(0.5)  # attached
+
+    def stop(self) -> Dict[str, Any]:
+        """Stops sampling; returns seconds sampled per frame, inclusive and as the innermost frame."""
+        if self.proc is None:
+            return {}
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.proc = None
+        inclusive: Dict[str, int] = {}
+        leaf: Dict[str, int] = {}
+        total = 0
+        if self.out.exists():
+            for line in self.out.read_text().splitlines():
+                stack, _, count_text = line.rpartition(" ")
+                if not count_text.isdigit():
+                    continue
+                count = int(count_text)
+                total += count
+                frames = [_frame_name(f) for f in stack.split(";") if f]
+                for name in set(frames):
+                    inclusive[name] = inclusive.get(name, 0) + count
+                if frames:
+                    leaf[frames[-1]] = leaf.get(frames[-1], 0) + count
+        return {"rate": self.rate, "samples": total,
+                "inclusive_s": {k: v / self.rate for k, v in inclusive.items()},
+                "leaf_s": {k: v / self.rate for k, v in leaf.items()}}
 
 
 # ---- the run ---------------------------------------------------------------------------------------
@@ -457,11 +490,9 @@ class Sizes:
     users: int = 20
     user_turns: int = 30
     nlu_rounds: int = 10
-    profile_s: int = 20
 
 
-QUICK = Sizes(single_conversations=2, single_turns=5, long_turns=20, users=3, user_turns=5, nlu_rounds=2,
-              profile_s=5)
+QUICK = Sizes(single_conversations=2, single_turns=5, long_turns=20, users=3, user_turns=5, nlu_rounds=2)
 
 
 def _profile_settings(state: Path, stock: bool) -> Any:
@@ -517,7 +548,26 @@ def serve_and_measure(profile: Any, name: str, model: Path, sizes: Sizes, replic
     result["single"] = single_user(lambda: RestClient(direct), sizes.single_conversations, sizes.single_turns)
     single = result["single"]
     log(f"    {name}: single-user p50 {single['p50_ms']:.0f} ms, p95 {single['p95_ms']:.0f} ms")
-    result["long"] = long_conversation(lambda: RestClient(direct), sizes.long_turns)
+    # With py-spy: where the time of a turn goes in the first and in the last 20 turns.
+    window = min(20, sizes.long_turns // 2)
+    early, late = Spy(pid, work / f"py-spy-{name}-early.txt"), Spy(pid, work / f"py-spy-{name}-late.txt")
+    spied: Dict[str, Any] = {}
+
+    def before_turn(t: int) -> None:
+        if not spy:
+            return
+        if t == 0:
+            early.start()
+        elif t == window:
+            spied["early"] = early.stop()
+        if t == sizes.long_turns - window:
+            late.start()
+
+    result["long"] = long_conversation(lambda: RestClient(direct), sizes.long_turns, before_turn)
+    if spy:
+        spied["late"] = late.stop()
+        spied["turns"] = window
+    result["long_profile"] = spied
     log(f"    {name}: long conversation {result['long']['first10_ms']:.0f} -> "
         f"{result['long']['last10_ms']:.0f} ms (x{result['long']['growth']:.2f})")
 
@@ -540,20 +590,11 @@ def serve_and_measure(profile: Any, name: str, model: Path, sizes: Sizes, replic
         def factory(i: int) -> RestClient:
             return RestClient(direct)
 
-    profiles: List[Dict[str, Any]] = []
-    spy_threads: List[threading.Thread] = []
-    if spy:
-        for p in pids:
-            def sample(p: int = p) -> None:
-                top = py_spy_top(p, sizes.profile_s, work / f"py-spy-{name}-{p}.txt")
-                profiles.append({"pid": p, "top": top})
-            spy_threads.append(threading.Thread(target=sample, daemon=True))
-    for thread in spy_threads:
-        thread.start()
+    spies = [Spy(p, work / f"py-spy-{name}-load-{p}.txt") for p in pids] if spy else []
+    for one in spies:
+        one.start()
     result["load"] = concurrent(factory, sizes.users, sizes.user_turns)
-    for thread in spy_threads:
-        thread.join()
-    result["profiles"] = profiles
+    result["load_profiles"] = [one.stop() for one in spies]
     load = result["load"]
     log(f"    {name}: {load['users']}x{load['turns']}: {load['throughput']:.1f} msg/s, "
         f"p50 {load['p50_ms']:.0f} p95 {load['p95_ms']:.0f} p99 {load['p99_ms']:.0f} ms, "
@@ -655,16 +696,11 @@ def report(results: Dict[str, Any], table_md: str, missed: List[str]) -> str:
         parts += ["Targets missed: " + "; ".join(missed) + ". See the notes below.", ""]
     else:
         parts += ["Every target is met.", ""]
-    for name in ("ours", "stock"):
-        profiles = results[name].get("profiles") or []
-        if profiles:
-            parts += [f"## Where the time goes under load: {name} (py-spy, inclusive share of samples)", ""]
-            for prof in profiles:
-                parts.append(f"Process {prof['pid']}:")
-                parts.append("")
-                for frame, share in prof["top"][:25]:
-                    parts.append(f"- {share:5.1f} % `{frame}`")
-                parts.append("")
+    for name in ("stock", "ours"):
+        parts += growth_profile_md(name, results[name].get("long_profile") or {})
+    for name in ("stock", "ours"):
+        for number, prof in enumerate(results[name].get("load_profiles") or [], start=1):
+            parts += load_profile_md(f"{name}, server {number}", prof, results[name]["load"])
     parts += [
         "## Raw numbers",
         "",
@@ -677,6 +713,61 @@ def report(results: Dict[str, Any], table_md: str, missed: List[str]) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def _interesting(frame: str) -> bool:
+    """Frames worth naming: Rasa, our code, the libraries doing the work (not the event loop)."""
+    boring = ("asyncio/", "sanic/", "run_until_complete", "_run_once", "<module>", "(threading.py)",
+              "(runpy.py)", "uvloop", "_bootstrap", "(runners.py)", "(run.py)", "(app.py)", "(api.py)",
+              "(__main__.py)", "(http.py)", "handle_request (", "connection_task (")
+    return not any(b in frame for b in boring)
+
+
+def growth_profile_md(name: str, prof: Dict[str, Any]) -> List[str]:
+    """Markdown: the frames whose time per turn grew most from the first to the last turns."""
+    if not prof.get("early") or not prof.get("late"):
+        return []
+    turns = prof["turns"]
+    early, late = prof["early"]["inclusive_s"], prof["late"]["inclusive_s"]
+    total_early = sum(prof["early"]["leaf_s"].values()) / turns * 1000
+    total_late = sum(prof["late"]["leaf_s"].values()) / turns * 1000
+    rows = []
+    for frame in set(early) | set(late):
+        e, la = early.get(frame, 0.0) / turns * 1000, late.get(frame, 0.0) / turns * 1000
+        if _interesting(frame) and la < 0.97 * total_late:
+            rows.append((la - e, e, la, frame))
+    rows.sort(reverse=True)
+    lines = [f"### {name}: what grows with the length of a conversation (py-spy)", "",
+             f"Server time per turn in the first {turns} turns {total_early:.0f} ms, "
+             f"in the last {turns} turns {total_late:.0f} ms. Functions (with what they call) whose time "
+             "per turn grew most:", "",
+             "| ms per turn, first turns | last turns | growth | function |", "|---:|---:|---:|---|"]
+    for growth, e, la, frame in rows[:12]:
+        lines.append(f"| {e:.1f} | {la:.1f} | {growth:+.1f} | `{frame}` |")
+    return lines + [""]
+
+
+def load_profile_md(name: str, prof: Dict[str, Any], load: Dict[str, Any]) -> List[str]:
+    """Markdown: where a server spends its busy time under the concurrent load."""
+    if not prof.get("samples"):
+        return []
+    leaf, inclusive = prof["leaf_s"], prof["inclusive_s"]
+    sampled = prof["samples"] / prof["rate"]
+    # Sanic's event loop waiting for sockets shows up as the own time of `serve`: idle, not work.
+    idle = sum(v for k, v in leaf.items() if k.startswith("serve (runners.py)"))
+    busy = max(sampled - idle, 1e-9)
+    lines = [f"### {name}: where the time goes under {load['users']} concurrent users (py-spy)", "",
+             f"{sampled:.1f} s of samples, busy {100 * busy / sampled:.0f} % of them. "
+             "Shares of the busy time, largest inclusive (a function with what it calls):", ""]
+    ranked = sorted(((v, k) for k, v in inclusive.items() if _interesting(k) and v < 0.97 * busy),
+                    reverse=True)
+    for seconds, frame in ranked[:15]:
+        lines.append(f"- {100 * seconds / busy:5.1f} % `{frame}`")
+    lines += ["", "Largest own time (the innermost function):", ""]
+    own = sorted(((v, k) for k, v in leaf.items() if not k.startswith("serve (runners.py)")), reverse=True)
+    for seconds, frame in own[:10]:
+        lines.append(f"- {100 * seconds / busy:5.1f} % `{frame}`")
+    return lines + [""]
 
 
 NOTES_MARKER = "<!-- notes: kept when make bench rewrites this file -->"
