@@ -185,3 +185,57 @@ def test_no_secret_in_configuration_files(profile: Profile) -> None:
     redis_conf = profile.redis_dir / "redis.conf"
     assert stat.S_IMODE(redis_conf.stat().st_mode) == 0o600
     assert stat.S_IMODE(profile.key_path.stat().st_mode) == 0o600
+
+
+
+class PollingClient:
+    """An engine.io long-polling client from one address, as a browser without WebSockets."""
+
+    def __init__(self, profile: Profile, source: str) -> None:
+        self.profile = profile
+        self.source = source
+        self.headers = {"Origin": ALLOWED_ORIGIN}
+        status, _, body = request(profile, "GET", HANDSHAKE, headers=self.headers, source_ip=source)
+        assert status == 200, (status, body[:200])
+        self.sid = json.loads(body[1:])["sid"]
+
+    def poll(self) -> str:
+        status, _, body = request(self.profile, "GET", f"{HANDSHAKE}&sid={self.sid}", headers=self.headers,
+                                  source_ip=self.source)
+        assert status == 200, (status, body[:200])
+        return body.decode()
+
+    def post(self, packet: str) -> None:
+        headers = {**self.headers, "Content-Type": "text/plain;charset=UTF-8"}
+        path = f"{HANDSHAKE}&sid={self.sid}"
+        status, _, body = request(self.profile, "POST", path, packet.encode(), headers, self.source)
+        assert status == 200 and body.lower() == b"ok", (status, body[:200])
+
+
+def test_socketio_long_polling_conversation_sticks_to_one_replica(profile: Profile) -> None:
+    """A whole widget conversation over engine.io long-polling, from several client addresses."""
+    access_log = profile.log_dir / "nginx-access.log"
+    used: Set[str] = set()
+    for client in range(30, 40):
+        before = len(access_log.read_text().splitlines())
+        browser = PollingClient(profile, f"127.0.0.{client}")
+        browser.post("40")
+        assert browser.poll().startswith("40")
+        browser.post('42["session_request",{"session_id":null}]')
+        confirm = browser.poll()
+        assert "session_confirm" in confirm, confirm
+        message = {"message": "what are your hours", "session_id": json.loads(confirm[2:])[1]}
+        browser.post("42" + json.dumps(["user_uttered", message]))
+        answer = ""
+        for _ in range(3):
+            answer += browser.poll()
+            if "bot_uttered" in answer:
+                break
+        assert "bot_uttered" in answer, answer
+        lines = access_log.read_text().splitlines()[before:]
+        replicas = {line.split("upstream=")[1].split()[0] for line in lines
+                    if f" {browser.source} " in line and "/socket.io/" in line}
+        assert len(replicas) == 1, replicas
+        used |= replicas
+    # The hash of an address is fixed, so this does not depend on chance from run to run.
+    assert len(used) == 2, f"ten clients all went to {used}"
