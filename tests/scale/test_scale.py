@@ -52,16 +52,16 @@ def model_has_form(model: Path, form: str) -> bool:
     return form in (domain.get("forms") or {})
 
 
-def upstreams(log: Path) -> Dict[str, List[str]]:
-    """Conversation id -> the replica addresses nginx tried, request after request.
+def upstreams(log: Path) -> Dict[str, List[List[str]]]:
+    """Conversation id -> for each of its requests, the replicas nginx tried, in order.
 
-    A request that nginx passed on to the next replica (the first one refused it) adds both.
+    A request that nginx passed on to the next replica (the first one refused it) lists both.
     """
-    found: Dict[str, List[str]] = defaultdict(list)
+    found: Dict[str, List[List[str]]] = defaultdict(list)
     for line in log.read_text().splitlines():
         match = ACCESS_LINE.search(line)
         if match and match.group("sender") not in ("", "-"):
-            found[match.group("sender")] += [u.strip() for u in match.group("upstream").split(",")]
+            found[match.group("sender")].append([u.strip() for u in match.group("upstream").split(",")])
     return found
 
 
@@ -122,7 +122,7 @@ def test_conversations_survive_a_replica_crash_and_restart(profile: Profile) -> 
             break
         time.sleep(0.05)
     access_log = profile.log_dir / "nginx-access.log"
-    booking_upstream = next(iter(upstreams(access_log).get(booking.sender, [])), "")
+    booking_upstream = next(iter(upstreams(access_log).get(booking.sender, [])), [""])[0]
     ports = [f"127.0.0.1:{port}" for port in profile.s.rasa_ports]
     victim = ports.index(booking_upstream) if booking_upstream in ports else 0
     live = ports[1 - victim]
@@ -140,9 +140,10 @@ def test_conversations_survive_a_replica_crash_and_restart(profile: Profile) -> 
     # ---- what the patients saw -------------------------------------------------------------------
     routes = upstreams(access_log)
     conversations = [p.conversation for p in patients]
-    only_live = [c for c in conversations if routes.get(c.sender) and set(routes[c.sender]) == {live}]
+    tried = {sender: {u for request in requests for u in request} for sender, requests in routes.items()}
+    only_live = [c for c in conversations if tried.get(c.sender) == {live}]
     latencies = [t.reply.latency_s for c in conversations for t in c.turns if t.reply.ok]
-    per_replica = Counter(u for c in conversations for u in routes.get(c.sender, []))
+    per_replica = Counter(request[-1] for c in conversations for request in routes.get(c.sender, []))
     failures = [(c.sender, t.text, t.reply.error or "empty reply", round(t.at - kill_at, 1))
                 for c in conversations for t in c.failures]
     print(
@@ -156,6 +157,12 @@ def test_conversations_survive_a_replica_crash_and_restart(profile: Profile) -> 
     )
     assert all(not thread.is_alive() for thread in threads), "conversations still running after 10 minutes"
     assert only_live, "no conversation was routed to the surviving replica alone"
+    # Routing by conversation: one replica per conversation, except around the crash (to the
+    # surviving replica while the other was down, and back after the restart).
+    for conversation in conversations:
+        route = [request[-1] for request in routes.get(conversation.sender, [])]  # the replica that answered
+        switches = sum(1 for a, b in zip(route, route[1:], strict=False) if a != b)
+        assert switches <= 2, (conversation.sender, route)
     for conversation in only_live:
         assert not conversation.failures, (conversation.sender, conversation.failures)
     for conversation in conversations:
