@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Sequence
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import config, topics
@@ -84,17 +85,21 @@ def possible_red_flag(parse_data: Dict[str, Any]) -> bool:
     )
 
 
-def clarification(parse_data: Dict[str, Any], phone: str) -> Dict[str, Any]:
+def clarification(parse_data: Dict[str, Any], phone: str, in_form: bool = False) -> Dict[str, Any]:
     """Builds the reply for a message that was not understood.
 
     Args:
         parse_data: `tracker.latest_message`.
         phone: The clinic's phone number, for requests we cannot handle in chat.
+        in_form: True while a form waits for an answer: then only the emergency signs are
+            given (if any), and the form asks its question again.
 
     Returns:
         Keyword arguments for `dispatcher.utter_message` (text and buttons).
     """
     kind = classify_text(parse_data.get("text"))
+    if in_form and possible_red_flag(parse_data):
+        return {"text": EMERGENCY_SIGNS}
     menu = [topics.button(t) for t in topics.MENU]
     if kind == "empty":
         return {"text": "I didn't get any words there. Type a question, or pick a topic:", "buttons": menu}
@@ -133,5 +138,10 @@ class ActionClarifyTopic(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
-        dispatcher.utter_message(**clarification(tracker.latest_message, config.clinic().phone))
+        reply = clarification(
+            tracker.latest_message, config.clinic().phone, in_form=bool(tracker.active_loop_name)
+        )
+        dispatcher.utter_message(**reply)
+        if reply["text"].startswith(EMERGENCY_SIGNS):
+            return [SlotSet("red_flag_possible", True)]
         return []

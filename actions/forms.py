@@ -56,15 +56,21 @@ class Turn:
     text: str
     intent: str
     confidence: float
+    possible_red_flag: bool = False
 
     @classmethod
     def from_latest_message(cls, latest: Dict[str, Any]) -> Turn:
         """Builds a turn from `tracker.latest_message`."""
         intent = latest.get("intent") or {}
+        ranking = [r for r in latest.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
         return cls(
             text=str(latest.get("text") or ""),
             intent=str(intent.get("name") or ""),
             confidence=float(intent.get("confidence") or 0.0),
+            # The classifier alone thought of an emergency (components/nlu.py made it a fallback).
+            possible_red_flag=intent.get("name") == "nlu_fallback"
+            and bool(ranking)
+            and ranking[0].get("name") == "red_flag",
         )
 
 
@@ -81,7 +87,7 @@ def is_interruption(turn: Turn, validator: Optional[Validator] = None, free_text
     Returns:
         True if rules should handle the message.
     """
-    if turn.intent == "red_flag":
+    if turn.intent == "red_flag" or turn.possible_red_flag:
         return True
     if turn.intent in ALWAYS_INTERRUPT and turn.confidence >= INTERRUPT_CONFIDENCE:
         return True

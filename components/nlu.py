@@ -95,9 +95,12 @@ class RedFlagDetector(GraphComponent):
     * A red-flag phrase found by the spaCy entity ruler (and not denied by the patient) makes
       `red_flag` the intent with confidence 1.0 and adds a `red_flag` entity whose value is the
       category, whatever the classifier predicted.
-    * A `red_flag` prediction of the classifier alone, below `classifier_min_confidence`,
-      becomes `nlu_fallback`: the clarifying reply then names the emergency signs and says to
-      call 911 (action_clarify_topic), instead of sending the urgent reply on a guess.
+    * A `red_flag` prediction of the classifier alone (no rule matched) becomes `nlu_fallback`
+      with `red_flag` kept in the ranking: the reply then starts with the emergency signs and
+      the advice to call 911 (action_clarify_topic) instead of declaring an emergency on a guess.
+      The classifier is confidently wrong on near-misses that share words with red flags ("do
+      you take both Medicare and private insurance?", "no trouble with my bladder"), while the
+      rules also handle denials. `urgent_on_classifier_alone: true` restores the urgent reply.
     * A message with no words (empty, spaces, emoji only, non-Latin script) becomes
       `nlu_fallback`, so that the clarifying reply explains what the assistant can read.
     """
@@ -105,10 +108,10 @@ class RedFlagDetector(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
         """Default configuration (see the class docstring)."""
-        return {"classifier_min_confidence": 0.8}
+        return {"urgent_on_classifier_alone": False}
 
     def __init__(self, config: Dict[str, Any]) -> None:
-        self._min_confidence = float(config["classifier_min_confidence"])
+        self._urgent_on_classifier_alone = bool(config["urgent_on_classifier_alone"])
 
     @classmethod
     def create(
@@ -142,10 +145,7 @@ class RedFlagDetector(GraphComponent):
             findings = find_red_flags(doc) if doc is not None else []
             if not findings:
                 intent = message.get(INTENT) or {}
-                if (
-                    intent.get(INTENT_NAME_KEY) == RED_FLAG_INTENT
-                    and (intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0) < self._min_confidence
-                ):
+                if intent.get(INTENT_NAME_KEY) == RED_FLAG_INTENT and not self._urgent_on_classifier_alone:
                     confidence = intent.get(PREDICTED_CONFIDENCE_KEY)
                     _force_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME, confidence)
                 continue

@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import fallback
 from actions.config import Clinic
-from actions.fallback import ActionClarifyTopic, clarification, suggestions
+from actions.fallback import EMERGENCY_SIGNS, ActionClarifyTopic, clarification, suggestions
 from actions.topics import CATALOG, SOMETHING_ELSE
 from tests.conftest import make_tracker
 
@@ -113,3 +113,9 @@ def test_a_possible_emergency_is_named_before_the_choices() -> None:
 def test_no_emergency_text_when_red_flag_is_unlikely() -> None:
     data = parse("hrs", [{"name": "ask_hours", "confidence": 0.4}, {"name": "red_flag", "confidence": 0.05}])
     assert "911" not in clarification(data, "555")["text"]
+
+
+def test_in_a_form_only_the_emergency_signs_are_given() -> None:
+    data = parse("i feel weird down there", [{"name": "nlu_fallback", "confidence": 1.0},
+                                            {"name": "red_flag", "confidence": 0.9}])
+    assert clarification(data, "555", in_form=True) == {"text": EMERGENCY_SIGNS}

@@ -41,6 +41,15 @@ def test_is_interruption(turn: Turn, validator, free_text: bool, expected: bool)
     assert is_interruption(turn, validator, free_text=free_text) is expected
 
 
+def test_a_possible_red_flag_interrupts_even_a_valid_answer() -> None:
+    latest = {"text": "Pat Example", "intent": {"name": "nlu_fallback", "confidence": 1.0},
+              "intent_ranking": [{"name": "nlu_fallback", "confidence": 1.0},
+                                 {"name": "red_flag", "confidence": 0.97}]}
+    turn = Turn.from_latest_message(latest)
+    assert turn.possible_red_flag
+    assert is_interruption(turn, validate_name, free_text=True)
+
+
 def test_turn_reads_the_latest_message() -> None:
     turn = Turn.from_latest_message({"text": "hi", "intent": {"name": "greet", "confidence": 0.9}})
     assert turn == Turn("hi", "greet", 0.9)

@@ -49,14 +49,15 @@ def test_denied_red_flag_keeps_the_classifier_result(nlp: Any) -> None:
     assert result["intent"]["name"] == "faq"
 
 
-def test_unsure_classifier_red_flag_becomes_fallback(nlp: Any) -> None:
-    result = detect(nlp, "my back hurts a lot lately", "red_flag", 0.63)
+def test_classifier_alone_red_flag_becomes_fallback_keeping_the_ranking(nlp: Any) -> None:
+    result = detect(nlp, "do you take both Medicare and private insurance?", "red_flag", 1.0)
     assert result["intent"]["name"] == "nlu_fallback"
 
 
-def test_confident_classifier_red_flag_stays(nlp: Any) -> None:
-    result = detect(nlp, "something is very wrong with my legs", "red_flag", 0.95)
-    assert result["intent"]["name"] == "red_flag"
+def test_classifier_alone_can_be_trusted_by_configuration(nlp: Any) -> None:
+    detector = RedFlagDetector({"urgent_on_classifier_alone": True})
+    [message] = detector.process([classified(nlp, "something is very wrong with my legs", "red_flag", 0.95)])
+    assert message.get("intent")["name"] == "red_flag"
 
 
 @pytest.mark.parametrize("text", ["", "   ", "🙏🙏", "坐骨神经痛"])
