@@ -340,6 +340,48 @@ def rss_mb(pid: int) -> Tuple[float, float]:
     return current, peak
 
 
+def _proc_stat(pid: str) -> Optional[Tuple[int, float]]:
+    """Parent pid and CPU seconds (user + system) of a process, None if it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot() -> Tuple[float, float]:
+    """CPU seconds used so far by the whole machine, and by this benchmark's process tree."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:8]]
+    busy = (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+    stats = {pid: _proc_stat(pid) for pid in os.listdir("/proc") if pid.isdigit()}
+    parents = {int(pid): st[0] for pid, st in stats.items() if st}
+    mine = 0.0
+    for pid, st in stats.items():
+        node = int(pid)
+        while node > 1 and node != os.getpid():
+            node = parents.get(node, 0)
+        if node == os.getpid() and st:
+            mine += st[1]
+    return busy, mine
+
+
+class ForeignCpu:
+    """Measures the CPU that other processes of the machine used during a block of measurements."""
+
+    def __init__(self) -> None:
+        self.began = time.monotonic()
+        self.start = cpu_snapshot()
+
+    def done(self) -> Dict[str, float]:
+        """CPU seconds used by processes outside the benchmark, and the share of the machine."""
+        busy, mine = cpu_snapshot()
+        wall = time.monotonic() - self.began
+        foreign = max(0.0, (busy - self.start[0]) - (mine - self.start[1]))
+        return {"wall_s": wall, "foreign_cpu_s": foreign,
+                "foreign_share": foreign / (wall * (os.cpu_count() or 1)) if wall else 0.0}
+
+
 def load_average() -> float:
     """The one-minute load average."""
     return os.getloadavg()[0]
@@ -547,10 +589,12 @@ def serve_and_measure(profile: Any, name: str, model: Path, sizes: Sizes, replic
         warm.send(new_sender("warm"), text)
     warm.close()
 
+    quiet = ForeignCpu()
     result["single"] = single_user(lambda: RestClient(direct), sizes.single_conversations, sizes.single_turns)
     single = result["single"]
     log(f"    {name}: single-user p50 {single['p50_ms']:.0f} ms, p95 {single['p95_ms']:.0f} ms")
     result["long"] = long_conversation(lambda: RestClient(direct), sizes.long_turns)
+    result["foreign_single_long"] = quiet.done()
     if spy:
         # A second long conversation, sampled by py-spy in its first and last turns (separately,
         # so the sampling does not slow down the measured one).
@@ -591,7 +635,9 @@ def serve_and_measure(profile: Any, name: str, model: Path, sizes: Sizes, replic
         def factory(i: int) -> RestClient:
             return RestClient(direct)
 
+    quiet = ForeignCpu()
     result["load"] = concurrent(factory, sizes.users, sizes.user_turns)
+    result["foreign_load"] = quiet.done()
     if spy:
         # The same load once more, shorter and sampled by py-spy (not counted in the numbers).
         spies = [Spy(p, work / f"py-spy-{name}-load-{p}.txt") for p in pids]
@@ -674,6 +720,12 @@ def table(results: Dict[str, Any]) -> Tuple[str, List[str]]:
     return "\n".join(lines), missed
 
 
+def foreign_md(measured: Dict[str, float], label: str) -> str:
+    """`label X CPU-s in Y s (Z % of the machine)`."""
+    return (f"{label} {measured['foreign_cpu_s']:.1f} CPU-s in {measured['wall_s']:.0f} s "
+            f"({100 * measured['foreign_share']:.0f} % of the machine)")
+
+
 def report(results: Dict[str, Any], table_md: str, missed: List[str]) -> str:
     """The whole markdown results file."""
     meta = results["meta"]
@@ -696,6 +748,11 @@ def report(results: Dict[str, Any], table_md: str, missed: List[str]) -> str:
         "sampling does not slow down the measured numbers.",
         "",
         table_md,
+        "",
+        "Other processes on the machine during the measurements (CPU they took from the benchmark): "
+        + "; ".join(foreign_md(results[name][key], f"{name} {label}") for name in ("stock", "ours")
+                    for key, label in (("foreign_single_long", "single/long"), ("foreign_load", "load")))
+        + ".",
         "",
     ]
     if missed:
