@@ -20,7 +20,6 @@ NOT_SUGGESTED = {
     "greet",
     "goodbye",
     "thanks",
-    "bot_challenge",
     "what_can_you_do",
     "ask_diagnosis",
 }

@@ -56,6 +56,9 @@ CATALOG: Dict[str, Topic] = {
     "ask_insurance": Topic("Insurance", "/ask_insurance"),
     "ask_cost": Topic("Cost", "/ask_cost"),
     "book_appointment": Topic("Book an appointment", "/book_appointment"),
+    "request_handoff": Topic("Talk to a person", "/request_handoff"),
+    "bot_challenge": Topic("Are you a bot?", "/bot_challenge"),
+    "change_appointment": Topic("Reschedule or cancel", "/change_appointment"),
 }
 
 SOMETHING_ELSE = Topic("Something else", "/what_can_you_do")
