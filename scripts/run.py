@@ -187,7 +187,9 @@ def main() -> int:
     def on_signal(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
+    # Also SIGINT: a shell that starts `make run` in the background makes Python ignore it.
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         for service in services(sys.executable, model):
             log = open(log_dir / f"{service.name}.log", "ab")
