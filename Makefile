@@ -19,7 +19,8 @@ CONSOLE_PY := $(CONSOLE_VENV)/bin/python
 CONSOLE_STAMP := $(CONSOLE_VENV)/.installed-stamp
 
 .PHONY: help venv spacy train run test lint validate unit faults nlu-eval stories safety e2e clean \
-	console-venv console-test console-bench console-user worker receiver widget widget-test
+	console-venv console-test console-bench console-user worker receiver widget widget-test \
+	run-prod bench test-scale
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,8 +60,8 @@ run: train $(CONSOLE_STAMP) widget ## Start the assistant, action server, worker
 
 lint: $(STAMP) ## ruff and mypy
 	@echo "==> ruff and mypy"
-	$(PY) -m ruff check actions components scripts tests console widget
-	$(PY) -m mypy actions components scripts widget/serve.py widget/rasa_channel.py
+	$(PY) -m ruff check actions components scripts tests console widget deploy
+	$(PY) -m mypy actions components scripts deploy widget/serve.py widget/rasa_channel.py
 
 validate: $(STAMP) ## rasa data validate, failing on any warning
 	@echo "==> rasa data validate"
@@ -70,7 +71,8 @@ unit: $(SPACY_MODEL) ## Unit tests of actions, components and scripts
 	@echo "==> Unit tests"
 	$(PY) -m pytest -q tests/actions tests/components tests/scripts
 
-faults: $(STAMP) ## Storage and delivery fault tests (real receiver and worker processes)
+faults: $(STAMP) ## Storage and delivery fault tests (real receiver and worker processes; SQLite and PostgreSQL)
+	@deploy/install.sh
 	@echo "==> Storage and delivery fault tests"
 	$(PY) -m pytest -q tests/faults
 
@@ -115,7 +117,20 @@ worker: $(STAMP) ## Run the outbox worker alone
 receiver: $(STAMP) ## Run the demo receiver alone (http://localhost:8099/)
 	$(PY) scripts/demo_receiver.py
 
-test: lint validate unit faults nlu-eval stories safety e2e widget-test console-test ## Run every test (what CI runs)
+run-prod: train ## Production profile: PostgreSQL, Redis, 2 Rasa replicas, actions, nginx with TLS (deploy/README.md)
+	@deploy/install.sh
+	$(PY) deploy/prod.py run
+
+bench: train ## Benchmark against stock Rasa's default recipe (~15 min, idle machine; writes docs/benchmark.md). ARGS=--quick
+	@deploy/install.sh
+	$(PY) scripts/bench.py $(ARGS)
+
+test-scale: train ## Scale test: the whole production profile, 20 conversations x 30 turns, a replica crash
+	@deploy/install.sh
+	@echo "==> Scale test of the production profile"
+	$(PY) -m pytest -q tests/scale
+
+test: lint validate unit faults nlu-eval stories safety e2e widget-test console-test test-scale ## Run every test (what CI runs)
 	@echo "==> All tests passed"
 
 clean: ## Remove the environment, builds, models and local data
