@@ -81,6 +81,10 @@ QUESTIONS = [
     "what are the symptoms of sciatica",
 ]
 
+# Rasa's defaults for stock: 0 lets TensorFlow pick its thread pools; OpenMP uses every core.
+STOCK_THREADS = {"TF_INTRA_OP_PARALLELISM_THREADS": "0", "TF_INTER_OP_PARALLELISM_THREADS": "0",
+                 "OMP_NUM_THREADS": str(os.cpu_count() or 1)}
+
 STOCK_CONFIG = """\
 # Stock Rasa: the default recipe with empty pipeline and policies, so Rasa uses its defaults.
 # The importer only reads our data files (it lets stories use the `faq` retrieval intent without
@@ -575,8 +579,11 @@ def serve_and_measure(profile: Any, name: str, model: Path, sizes: Sizes, replic
     result: Dict[str, Any] = {"replicas": replicas}
     port = profile.s.rasa_ports[0]
     direct = f"http://127.0.0.1:{port}"
+    # Stock runs as Rasa starts by default; ours as the production profile runs it (one
+    # TensorFlow/OpenMP thread per replica, see deploy/README.md).
+    env = STOCK_THREADS if name == "stock" else None
     started = time.monotonic()
-    profile.start_rasa(0, wait=False, model=model, db=db)
+    profile.start_rasa(0, wait=False, model=model, db=db, extra_env=env)
     result["http_ready_s"] = profile.wait_rasa(0)
     first_reply_s(RestClient(direct), 120)
     result["ready_s"] = time.monotonic() - started
@@ -749,9 +756,16 @@ def report(results: Dict[str, Any], table_md: str, missed: List[str]) -> str:
         "",
         table_md,
         "",
+    ]
+    if results["training"].get("reused_from"):
+        parts += [f"Training times were measured by the run of {results['training']['reused_from']} (the "
+                  "stock model served here is the one it trained); everything else by this run.", ""]
+    parts += [
         "Other processes on the machine during the measurements (CPU they took from the benchmark): "
-        + "; ".join(foreign_md(results[name][key], f"{name} {label}") for name in ("stock", "ours")
-                    for key, label in (("foreign_single_long", "single/long"), ("foreign_load", "load")))
+        + "; ".join([foreign_md(results["training"][f"foreign_{name}"], f"training {name}")
+                     for name in ("stock", "ours") if f"foreign_{name}" in results["training"]]
+                    + [foreign_md(results[name][key], f"{name} {label}") for name in ("stock", "ours")
+                       for key, label in (("foreign_single_long", "single/long"), ("foreign_load", "load"))])
         + ".",
         "",
     ]
@@ -862,7 +876,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: no model {ours_model}; run `make train` first", file=sys.stderr)
         return 1
     work = Path(tempfile.mkdtemp(prefix="bts-bench-"))
-    results: Dict[str, Any] = {"training": {}, "nlu": {}}
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    results: Dict[str, Any] = {"training": {"measured_at": now}, "nlu": {}}
     log_file = work / "train.log"
     try:
         # ---- training -----------------------------------------------------------------------------
@@ -872,15 +887,22 @@ def run(args: argparse.Namespace) -> int:
             config = work / "stock-config.yml"
             config.write_text(STOCK_CONFIG)
             print("==> Training stock Rasa (default recipe) on our data, cold cache")
+            quiet = ForeignCpu()
             results["training"]["stock"] = train(config, work, "stock", log_file)
+            results["training"]["foreign_stock"] = quiet.done()
             stock_model = work / "stock.tar.gz"
             print(f"    stock trained in {results['training']['stock']:.0f} s")
             if args.keep_stock_model:
                 Path(args.keep_stock_model).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(stock_model, args.keep_stock_model)
-        if not args.skip_train_ours:
+        if args.reuse_training:
+            earlier = json.loads(Path(args.reuse_training).read_text())["training"]
+            results["training"] = {**earlier, "reused_from": earlier.get("measured_at", args.reuse_training)}
+        elif not args.skip_train_ours:
             print("==> Training ours (config.yml) once more, cold cache, to time it")
+            quiet = ForeignCpu()
             results["training"]["ours"] = train(ROOT / "config.yml", work, "ours", log_file)
+            results["training"]["foreign_ours"] = quiet.done()
             print(f"    ours trained in {results['training']['ours']:.0f} s")
             (work / "ours.tar.gz").unlink(missing_ok=True)
 
@@ -958,6 +980,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--keep-stock-model", help="copy the trained stock model here")
     parser.add_argument("--ours-model", help="serve this model instead of models/bts-<hash>.tar.gz")
     parser.add_argument("--skip-train-ours", action="store_true", help="do not time the training of ours")
+    parser.add_argument("--reuse-training", help="take the training times from an earlier "
+                        "results/benchmark.json (with --stock-model: the stock model that run trained)")
     parser.add_argument("--no-profile", dest="profile", action="store_false",
                         help="do not sample the servers with py-spy under load")
     parser.add_argument("--verbose", action="store_true")
