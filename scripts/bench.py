@@ -18,7 +18,7 @@ load). Prints a markdown table with ratios ours/stock and writes it, with the pr
 docs/benchmark.md (quick runs: results/benchmark-quick.md).
 
 Usage:
-    python scripts/bench.py                    # the full benchmark (about 15 minutes)
+    python scripts/bench.py                    # the full benchmark (about 30 minutes)
     python scripts/bench.py --quick            # small sizes, to try the script
     python scripts/bench.py --stock-model M    # reuse a trained stock model (no training times)
     python scripts/bench.py nlu-parse MODEL    # (internal) NLU parse timing of one model
