@@ -48,16 +48,14 @@ SCRIPTS: Dict[str, List[str]] = {
 
 # Answers for a booking form, by requested slot (used only when the domain has a booking flow).
 BOOKING_ANSWERS: Dict[str, str] = {
-    "name": "Jane Example",
-    "full_name": "Jane Example",
-    "phone": "+15755550123",
-    "email": "jane@example.com",
-    "preferred_time": "next Tuesday at 10 am",
-    "preferred_time_text": "next Tuesday at 10 am",
-    "reason": "sciatica in my left leg",
-    "patient_type": "new",
-    "insurance": "Medicare",
-    "consent": "yes",
+    "booking_name": "Jane Example",
+    "booking_phone": "+15755550123",
+    "booking_email": "jane@example.com",
+    "booking_time": "next Tuesday at 10 am",
+    "booking_reason": "sciatica in my left leg",
+    "booking_patient_type": "new patient",
+    "booking_insurance": "Medicare",
+    "booking_confirmed": "Yes, send it",
 }
 BOOKING_SENDER = "fixture-booking"
 

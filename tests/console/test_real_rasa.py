@@ -147,8 +147,12 @@ def test_a_real_conversation_exports_as_a_test_story(real_app: Any) -> None:
 def test_analytics_over_the_real_run(real_app: Any) -> None:
     html = client_for(real_app, "sam").get("/analytics?from=2000-01-01").get_data(as_text=True)
     assert html.count("<svg") == 3
-    for intent in ("greet", "faq", "red_flag", "nlu_fallback"):
+    for intent in ("greet", "faq", "nlu_fallback"):
         assert f">{intent}</text>" in html
+    # red_flag may fall out of the top-intents chart once the booking run adds its answers; the
+    # red-flag tile counts the conversation either way.
+    flagged = re.search(r"<b>(\d+)</b><span>red-flag conversations", html)
+    assert flagged and int(flagged.group(1)) >= 1
 
 
 def test_a_booking_made_through_rasa_is_linked(real_app: Any, rasa_run: Dict[str, Any]) -> None:
