@@ -386,6 +386,20 @@ class ForeignCpu:
                 "foreign_share": foreign / (wall * (os.cpu_count() or 1)) if wall else 0.0}
 
 
+def replica_split(lines: Sequence[str]) -> Dict[str, Dict[str, int]]:
+    """Replica -> requests and conversations it answered, from nginx access log lines."""
+    split: Dict[str, Dict[str, int]] = {}
+    senders: Dict[str, set] = {}
+    for line in lines:
+        match = re.search(r'sender="(load[^"]*)" .*upstream=(?:[^ ,]+, )*([^ ,]+) ', line)
+        if match:
+            split.setdefault(match.group(2), {"requests": 0, "conversations": 0})["requests"] += 1
+            senders.setdefault(match.group(2), set()).add(match.group(1))
+    for upstream, names in senders.items():
+        split[upstream]["conversations"] = len(names)
+    return split
+
+
 def load_average() -> float:
     """The one-minute load average."""
     return os.getloadavg()[0]
@@ -642,9 +656,13 @@ def serve_and_measure(profile: Any, name: str, model: Path, sizes: Sizes, replic
         def factory(i: int) -> RestClient:
             return RestClient(direct)
 
+    access_log = profile.log_dir / "nginx-access.log"
+    seen = len(access_log.read_text().splitlines()) if access_log.exists() else 0
     quiet = ForeignCpu()
     result["load"] = concurrent(factory, sizes.users, sizes.user_turns)
     result["foreign_load"] = quiet.done()
+    if replicas == 2:
+        result["load"]["split"] = replica_split(access_log.read_text().splitlines()[seen:])
     if spy:
         # The same load once more, shorter and sampled by py-spy (not counted in the numbers).
         spies = [Spy(p, work / f"py-spy-{name}-load-{p}.txt") for p in pids]
@@ -757,6 +775,11 @@ def report(results: Dict[str, Any], table_md: str, missed: List[str]) -> str:
         table_md,
         "",
     ]
+    split = ours["load"].get("split")
+    if split:
+        parts += ["Ours under the concurrent load, per replica (nginx routes by conversation): " + "; ".join(
+            f"{upstream}: {n['conversations']} conversations, {n['requests']} requests"
+            for upstream, n in sorted(split.items())) + ".", ""]
     if results["training"].get("reused_from"):
         parts += [f"Training times were measured by the run of {results['training']['reused_from']} (the "
                   "stock model served here is the one it trained); everything else by this run.", ""]
