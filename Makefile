@@ -121,7 +121,7 @@ run-prod: train ## Production profile: PostgreSQL, Redis, 2 Rasa replicas, actio
 	@deploy/install.sh
 	$(PY) deploy/prod.py run
 
-bench: train ## Benchmark against stock Rasa's default recipe (~15 min, idle machine; writes docs/benchmark.md). ARGS=--quick
+bench: train ## Benchmark against stock Rasa's default recipe (~30 min, idle machine; writes docs/benchmark.md). ARGS=--quick
 	@deploy/install.sh
 	$(PY) scripts/bench.py $(ARGS)
 
