@@ -52,23 +52,15 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scripts.measure_latency import QUESTIONS as LATENCY_QUESTIONS  # noqa: E402
 from scripts.model_files import ROOT, current_model  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmark.md"
 RESULTS = ROOT / "results"
 
-# Questions a patient asks; every conversation cycles through them from its own offset.
-QUESTIONS = [
-    "what is sciatica",
-    "what are your hours",
-    "how does physical therapy help",
-    "do you take medicare",
-    "what should i wear",
-    "how long does sciatica last",
-    "where are you located",
-    "what is soft tissue mobilization",
-    "do i need a referral",
-    "thanks",
+# Questions a patient asks; every conversation cycles through them from its own offset. The
+# first ten are those of scripts/measure_latency.py, so both scripts ask the same things.
+QUESTIONS = LATENCY_QUESTIONS + [
     "what causes sciatica",
     "how much does a visit cost",
     "can exercise help my back pain",
