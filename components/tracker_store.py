@@ -1,0 +1,270 @@
+"""A SQL tracker store whose trackers hold the recent turns, not the whole conversation.
+
+Rasa's `SQLTrackerStore` rebuilds the tracker from every event of the session on each message,
+and Rasa then computes the dialogue states of the whole tracker for every prediction and sends
+every event to the action server. A reply therefore gets slower the longer a conversation lasts
+(3.4x over 100 turns in docs/benchmark.md), although the policies only look at the last few
+states (`max_history`).
+
+This store keeps every event in Rasa's `events` table, exactly as Rasa writes it (the staff
+console and Rasa's own tools read it unchanged). Next to it, it keeps one *checkpoint* per
+conversation: the slot values at a user message some turns back, as `SlotSet` events. A tracker is
+rebuilt from the checkpoint plus the events after it, so it holds between `keep_turns` and
+`checkpoint_turns` user turns whatever the length of the conversation. The checkpoint only moves
+to a point where no form is active, nothing is paused and no follow-up action is pending, so the
+rebuilt tracker has the same slots, active loop and recent dialogue states as the full one (see
+tests/components/test_tracker_store.py).
+
+What a rebuilt tracker does not have: events older than the checkpoint. Custom actions that read
+`tracker.events` see the last `keep_turns` to `checkpoint_turns` turns of the session.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import Event, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.orm import declarative_base
+
+logger = logging.getLogger(__name__)
+
+# Metadata key of the checkpoint's SlotSet events; its value is the id of the last event the
+# checkpoint covers, so that `save` knows which stored events follow it.
+CHECKPOINT_KEY = "bts_checkpoint"
+# Rasa's built-in slot that never influences the dialogue: the first event of every checkpoint
+# sets it (to its current value), so a checkpoint is never empty and always recognisable.
+ANCHOR_SLOT = "session_started_metadata"
+
+_Base: Any = declarative_base()
+
+
+class TrackerCheckpoint(_Base):
+    """The slot state of a conversation at one event (table `bts_tracker_checkpoints`)."""
+
+    __tablename__ = "bts_tracker_checkpoints"
+
+    sender_id = sa.Column(sa.String(255), primary_key=True)
+    # Id (in `events`) of the last event whose effects `slots` include.
+    event_id = sa.Column(sa.Integer, nullable=False)
+    # JSON list of [slot name, value] for every slot that had been set at that point.
+    slots = sa.Column(sa.Text, nullable=False)
+
+
+def checkpoint_size(events: Sequence[Event]) -> Tuple[int, Optional[int]]:
+    """How many leading events of a tracker come from a checkpoint, and which one.
+
+    Args:
+        events: The tracker's events.
+
+    Returns:
+        (number of leading checkpoint events, the checkpoint's event id or None).
+    """
+    count, event_id = 0, None
+    for event in events:
+        marker = event.metadata.get(CHECKPOINT_KEY) if event.metadata else None
+        if marker is None:
+            break
+        count, event_id = count + 1, int(marker)
+    return count, event_id
+
+
+def checkpoint_events(slots: Sequence[Tuple[str, Any]], event_id: int) -> List[Dict[str, Any]]:
+    """The serialised `SlotSet` events that restore a checkpoint.
+
+    Args:
+        slots: (slot, value) pairs of the slots set at the checkpoint.
+        event_id: The id of the last event the checkpoint covers.
+
+    Returns:
+        Event dicts, the anchor slot first.
+    """
+    values = dict(slots)
+    order = [ANCHOR_SLOT] + [name for name, _ in slots if name != ANCHOR_SLOT]
+    return [
+        SlotSet(name, values.get(name), metadata={CHECKPOINT_KEY: event_id}).as_dict()
+        for name in order
+    ]
+
+
+def choose_cut(
+    sender_id: str,
+    events: Sequence[Event],
+    slots: Any,
+    keep_turns: int,
+) -> Optional[Tuple[int, List[Tuple[str, Any]]]]:
+    """Finds where a tracker can be cut, and the slot state there.
+
+    The cut is at a user message at which no form is active, the conversation is not paused and
+    no follow-up action is pending (only then do the slots alone carry the state of the
+    dialogue): the latest such message that keeps `keep_turns` of them from it to the end. Rasa
+    folds the turns inside a form into few dialogue states, so only messages outside forms
+    count towards `keep_turns`.
+
+    Args:
+        sender_id: The conversation.
+        events: The tracker's events (checkpoint events included).
+        slots: The domain's slots.
+        keep_turns: User messages outside forms to keep after the cut.
+
+    Returns:
+        (index in `events` of the first event kept, slots set before it) or None if there is no
+        such place.
+    """
+    replay = DialogueStateTracker(sender_id, slots)
+    clean: List[Tuple[int, List[Tuple[str, Any]]]] = []
+    for index, event in enumerate(events):
+        if (
+            isinstance(event, UserUttered)
+            and index > 0
+            and replay.active_loop_name is None
+            and not replay.is_paused()
+            and replay.followup_action is None
+        ):
+            clean.append(
+                (index, [(name, slot.value) for name, slot in replay.slots.items() if slot.has_been_set])
+            )
+        replay.update(event)
+    if len(clean) < keep_turns:
+        return None
+    return clean[-keep_turns]
+
+
+class RecentEventsSQLTrackerStore(SQLTrackerStore):
+    """`SQLTrackerStore` that rebuilds trackers from a checkpoint and the recent events.
+
+    Configured in endpoints.yml like Rasa's SQL store, with `type:
+    components.tracker_store.RecentEventsSQLTrackerStore` and optionally `keep_turns` and
+    `checkpoint_turns`.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        keep_turns: int = 6,
+        checkpoint_turns: int = 12,
+        **kwargs: Any,
+    ) -> None:
+        """Connects like `SQLTrackerStore` and creates the checkpoint table.
+
+        Args:
+            *args: Passed on to `SQLTrackerStore`.
+            keep_turns: User turns a tracker keeps at least after its checkpoint.
+            checkpoint_turns: User turns after the checkpoint that make it move forward.
+            **kwargs: Passed on to `SQLTrackerStore`.
+
+        Raises:
+            ValueError: If the turn counts are inconsistent.
+        """
+        keep_turns, checkpoint_turns = int(keep_turns), int(checkpoint_turns)
+        if keep_turns < 3 or checkpoint_turns <= keep_turns:
+            raise ValueError(
+                "RecentEventsSQLTrackerStore needs keep_turns >= 3 (the policies look back "
+                f"several turns) and checkpoint_turns > keep_turns; got {keep_turns} and "
+                f"{checkpoint_turns}."
+            )
+        super().__init__(*args, **kwargs)
+        self.keep_turns = keep_turns
+        self.checkpoint_turns = checkpoint_turns
+        _Base.metadata.create_all(self.engine)
+        with self.engine.begin() as connection:
+            # Reading the events after a checkpoint needs (sender_id, id); Rasa only indexes
+            # sender_id.
+            connection.execute(
+                sa.text("CREATE INDEX IF NOT EXISTS bts_events_sender_id_id ON events (sender_id, id)")
+            )
+
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        """The tracker of the latest session: checkpoint plus the events after it."""
+        with self.session_scope() as session:
+            checkpoint = session.get(TrackerCheckpoint, sender_id)
+            if checkpoint is not None:
+                rows = (
+                    session.query(self.SQLEvent.type_name, self.SQLEvent.data)
+                    .filter(
+                        self.SQLEvent.sender_id == sender_id,
+                        self.SQLEvent.id > checkpoint.event_id,
+                    )
+                    .order_by(self.SQLEvent.id)
+                    .all()
+                )
+                # A new session after the checkpoint makes it stale: Rasa's own query finds
+                # where that session starts.
+                if not any(row.type_name == SessionStarted.type_name for row in rows):
+                    events = checkpoint_events(json.loads(checkpoint.slots), checkpoint.event_id)
+                    events += [json.loads(row.data) for row in rows]
+                    return DialogueStateTracker.from_dict(
+                        sender_id, events, self.domain.slots if self.domain else None
+                    )
+        return await super().retrieve(sender_id)
+
+    def _stored_ids(self, session: Any, tracker: DialogueStateTracker) -> Tuple[int, List[int]]:
+        """The ids of the stored events the tracker was built from, after its checkpoint."""
+        prefix, event_id = checkpoint_size(tracker.events)
+        if event_id is not None:
+            query = session.query(self.SQLEvent.id).filter(
+                self.SQLEvent.sender_id == tracker.sender_id, self.SQLEvent.id > event_id
+            )
+            return prefix, [row.id for row in query.order_by(self.SQLEvent.id)]
+        query = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False)
+        return 0, [row.id for row in query.with_entities(self.SQLEvent.id)]
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Appends the tracker's new events and moves its checkpoint if it has grown."""
+        await self.stream_events(tracker)
+        events = list(tracker.events)
+        with self.session_scope() as session:
+            prefix, ids = self._stored_ids(session, tracker)
+            rows = []
+            for event in events[prefix + len(ids) :]:
+                data = event.as_dict()
+                rows.append(
+                    self.SQLEvent(
+                        sender_id=tracker.sender_id,
+                        type_name=event.type_name,
+                        timestamp=data.get("timestamp"),
+                        intent_name=data.get("parse_data", {}).get("intent", {}).get("name"),
+                        action_name=data.get("name"),
+                        data=json.dumps(data),
+                    )
+                )
+            session.add_all(rows)
+            session.flush()
+            ids += [row.id for row in rows]
+            tail = events[prefix:]
+            if sum(isinstance(event, UserUttered) for event in tail) >= self.checkpoint_turns:
+                self._move_checkpoint(session, tracker.sender_id, events, prefix, ids)
+            session.commit()
+
+    def _move_checkpoint(
+        self,
+        session: Any,
+        sender_id: str,
+        events: List[Event],
+        prefix: int,
+        ids: List[int],
+    ) -> None:
+        """Stores a checkpoint `keep_turns` user turns back, where the state allows one."""
+        if len(ids) != len(events) - prefix:
+            logger.warning(
+                "Tracker of %s does not match its stored events (%d vs %d); checkpoint kept.",
+                sender_id,
+                len(events) - prefix,
+                len(ids),
+            )
+            return
+        cut = choose_cut(sender_id, events, self.domain.slots if self.domain else [], self.keep_turns)
+        if cut is None or cut[0] <= prefix:
+            return
+        index, slots = cut
+        event_id = ids[index - prefix - 1]
+        data = json.dumps(slots)
+        row = session.get(TrackerCheckpoint, sender_id)
+        if row is None:
+            session.add(TrackerCheckpoint(sender_id=sender_id, event_id=event_id, slots=data))
+        else:
+            row.event_id, row.slots = event_id, data
