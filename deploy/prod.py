@@ -685,14 +685,15 @@ class Profile:
         ]
 
     def start_rasa(self, index: int, wait: bool = True, model: Optional[Path] = None,
-                   db: Optional[str] = None, extra_env: Optional[Dict[str, str]] = None) -> float:
+                   db: Optional[str] = None, extra_env: Optional[Dict[str, str]] = None,
+                   endpoints: Optional[Path] = None) -> float:
         """Starts replica `index` (0-based); returns the seconds until it answered (0 if not waited)."""
         port = self.s.rasa_ports[index]
         name = f"rasa-{index + 1}"
         self.log(f"==> Starting Rasa replica {index + 1} on 127.0.0.1:{port}")
         env = self.service_env(db)
         env.update(extra_env or {})
-        self._spawn(name, self.rasa_command(port, model), env=env)
+        self._spawn(name, self.rasa_command(port, model, endpoints), env=env)
         if not wait:
             return 0.0
         return self.wait_rasa(index)

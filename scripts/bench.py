@@ -1,7 +1,8 @@
 """Benchmarks our assistant against stock Rasa's default recipe on the same data, in one run.
 
-Both are served the same way: `rasa run` with the REST channel, the same action server, a
-PostgreSQL tracker store and a Redis lock store (deploy/endpoints.prod.yml), one after the other
+Both are served the same way: `rasa run` with the REST channel, the same action server,
+PostgreSQL and a Redis lock store (deploy/endpoints.prod.yml), one after the other; stock with
+Rasa's own SQL tracker store, ours with its checkpointing one (components/tracker_store.py)
 (never at the same time: this machine has two cores). The stock model is trained here, from a
 config.yml with only `recipe: default.v1`, `language: en`, our importer and empty pipeline and
 policies (so Rasa fills in its defaults), on our data and domain. Ours is the model of
@@ -56,6 +57,7 @@ from scripts.measure_latency import QUESTIONS as LATENCY_QUESTIONS  # noqa: E402
 from scripts.model_files import ROOT, current_model  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmark.md"
+PROD_ENDPOINTS = ROOT / "deploy" / "endpoints.prod.yml"
 RESULTS = ROOT / "results"
 
 # Questions a patient asks; every conversation cycles through them from its own offset. The
@@ -89,6 +91,22 @@ importers:
 pipeline:
 policies:
 """
+
+
+def stock_endpoints(work: Path) -> Path:
+    """The production endpoints with Rasa's own SQL tracker store, for stock.
+
+    Our tracker store (components/tracker_store.py) is part of our configuration, so stock is
+    served with the store Rasa ships; everything else (PostgreSQL, Redis, action server) is the
+    same.
+    """
+    text = PROD_ENDPOINTS.read_text()
+    ours = "type: components.tracker_store.RecentEventsSQLTrackerStore"
+    if ours not in text:
+        raise RuntimeError(f"{PROD_ENDPOINTS} no longer names our tracker store; update bench.py")
+    path = work / "endpoints.stock.yml"
+    path.write_text(text.replace(ours, "type: SQL"))
+    return path
 
 
 # ---- statistics --------------------------------------------------------------------------------
@@ -588,8 +606,9 @@ def serve_and_measure(profile: Any, name: str, model: Path, sizes: Sizes, replic
     # Stock runs as Rasa starts by default; ours as the production profile runs it (one
     # TensorFlow/OpenMP thread per replica, see deploy/README.md).
     env = STOCK_THREADS if name == "stock" else None
+    endpoints = stock_endpoints(work) if name == "stock" else None
     started = time.monotonic()
-    profile.start_rasa(0, wait=False, model=model, db=db, extra_env=env)
+    profile.start_rasa(0, wait=False, model=model, db=db, extra_env=env, endpoints=endpoints)
     result["http_ready_s"] = profile.wait_rasa(0)
     first_reply_s(RestClient(direct), 120)
     result["ready_s"] = time.monotonic() - started
@@ -754,8 +773,9 @@ def report(results: Dict[str, Any], table_md: str, missed: List[str]) -> str:
         f"{meta['load_before']:.2f} before the run. Rasa {meta['rasa']}, model {meta['model']}.",
         "",
         "Both assistants use the same data and domain and are served the same way: `rasa run` with the REST",
-        "channel, the same action server, a PostgreSQL tracker store and a Redis lock store",
-        "(deploy/endpoints.prod.yml), one after the other. Stock Rasa is `recipe: default.v1` with empty",
+        "channel, the same action server, PostgreSQL and a Redis lock store (deploy/endpoints.prod.yml),",
+        "one after the other; stock with Rasa's own SQL tracker store, ours with the checkpointing one of",
+        "components/tracker_store.py. Stock Rasa is `recipe: default.v1` with empty",
         "pipeline and policies (Rasa's defaults), trained in the same run. Single-user and long-conversation",
         "latencies go straight to one server over HTTP for both. The concurrent load goes to ours through",
         f"the production nginx (TLS, routing by conversation) in front of {ours['replicas']} replicas, and",
