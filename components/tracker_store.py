@@ -39,6 +39,8 @@ CHECKPOINT_KEY = "bts_checkpoint"
 # Rasa's built-in slot that never influences the dialogue: the first event of every checkpoint
 # sets it (to its current value), so a checkpoint is never empty and always recognisable.
 ANCHOR_SLOT = "session_started_metadata"
+# Attribute of a tracker this store built: the ids of its stored events, after the checkpoint.
+STORED_IDS = "_bts_stored_event_ids"
 
 _Base: Any = declarative_base()
 
@@ -181,30 +183,41 @@ class RecentEventsSQLTrackerStore(SQLTrackerStore):
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """The tracker of the latest session: checkpoint plus the events after it."""
         with self.session_scope() as session:
+            columns = (self.SQLEvent.id, self.SQLEvent.type_name, self.SQLEvent.data)
             checkpoint = session.get(TrackerCheckpoint, sender_id)
+            prefix: List[Dict[str, Any]] = []
+            rows = None
             if checkpoint is not None:
                 rows = (
-                    session.query(self.SQLEvent.type_name, self.SQLEvent.data)
-                    .filter(
-                        self.SQLEvent.sender_id == sender_id,
-                        self.SQLEvent.id > checkpoint.event_id,
-                    )
+                    session.query(*columns)
+                    .filter(self.SQLEvent.sender_id == sender_id, self.SQLEvent.id > checkpoint.event_id)
                     .order_by(self.SQLEvent.id)
                     .all()
                 )
                 # A new session after the checkpoint makes it stale: Rasa's own query finds
                 # where that session starts.
-                if not any(row.type_name == SessionStarted.type_name for row in rows):
-                    events = checkpoint_events(json.loads(checkpoint.slots), checkpoint.event_id)
-                    events += [json.loads(row.data) for row in rows]
-                    return DialogueStateTracker.from_dict(
-                        sender_id, events, self.domain.slots if self.domain else None
-                    )
-        return await super().retrieve(sender_id)
+                if any(row.type_name == SessionStarted.type_name for row in rows):
+                    rows = None
+                else:
+                    prefix = checkpoint_events(json.loads(checkpoint.slots), checkpoint.event_id)
+            if rows is None:
+                rows = self._event_query(session, sender_id, False).with_entities(*columns).all()
+        if not self.domain or not (prefix or rows):
+            return None
+        tracker = DialogueStateTracker.from_dict(
+            sender_id, prefix + [json.loads(row.data) for row in rows], self.domain.slots
+        )
+        # `save` needs to know which events are stored already; remembering their ids saves it
+        # a query.
+        setattr(tracker, STORED_IDS, [row.id for row in rows])
+        return tracker
 
     def _stored_ids(self, session: Any, tracker: DialogueStateTracker) -> Tuple[int, List[int]]:
         """The ids of the stored events the tracker was built from, after its checkpoint."""
         prefix, event_id = checkpoint_size(tracker.events)
+        known = getattr(tracker, STORED_IDS, None)
+        if known is not None:
+            return prefix, list(known)
         if event_id is not None:
             query = session.query(self.SQLEvent.id).filter(
                 self.SQLEvent.sender_id == tracker.sender_id, self.SQLEvent.id > event_id
@@ -239,6 +252,7 @@ class RecentEventsSQLTrackerStore(SQLTrackerStore):
             if sum(isinstance(event, UserUttered) for event in tail) >= self.checkpoint_turns:
                 self._move_checkpoint(session, tracker.sender_id, events, prefix, ids)
             session.commit()
+        setattr(tracker, STORED_IDS, ids)
 
     def _move_checkpoint(
         self,

@@ -102,8 +102,14 @@ def stores(tmp_path: Path) -> Iterator[tuple]:
     yield windowed, stock
 
 
-async def _talk(store: RecentEventsSQLTrackerStore, batch: List[Event]) -> DialogueStateTracker:
+async def _talk(
+    store: RecentEventsSQLTrackerStore, batch: List[Event], rebuilt: bool = False
+) -> DialogueStateTracker:
     tracker = await store.retrieve(SENDER) or DialogueStateTracker(SENDER, DOMAIN.slots)
+    if rebuilt:
+        # A tracker the store did not build itself (Rasa's HTTP API can hand one over): the
+        # store finds out from the database which of its events are stored already.
+        tracker = DialogueStateTracker.from_dict(SENDER, [e.as_dict() for e in tracker.events], DOMAIN.slots)
     for event in batch:
         tracker.update(event)
     await store.save(tracker)
@@ -124,8 +130,8 @@ async def test_windowed_tracker_matches_the_full_one_after_every_message(stores:
     windowed, stock = stores
     stored = 0
     sizes = []
-    for batch in conversation():
-        await _talk(windowed, batch)
+    for n, batch in enumerate(conversation()):
+        await _talk(windowed, batch, rebuilt=n % 3 == 0)
         stored += len(batch)
         mine = await windowed.retrieve(SENDER)
         full = await stock.retrieve(SENDER)
