@@ -39,8 +39,9 @@ CHECKPOINT_KEY = "bts_checkpoint"
 # Rasa's built-in slot that never influences the dialogue: the first event of every checkpoint
 # sets it (to its current value), so a checkpoint is never empty and always recognisable.
 ANCHOR_SLOT = "session_started_metadata"
-# Attribute of a tracker this store built: the ids of its stored events, after the checkpoint.
-STORED_IDS = "_bts_stored_event_ids"
+# Attribute of a tracker this store built or saved: how many of its events after the checkpoint
+# are stored.
+STORED_COUNT = "_bts_stored_events"
 
 _Base: Any = declarative_base()
 
@@ -183,7 +184,7 @@ class RecentEventsSQLTrackerStore(SQLTrackerStore):
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """The tracker of the latest session: checkpoint plus the events after it."""
         with self.session_scope() as session:
-            columns = (self.SQLEvent.id, self.SQLEvent.type_name, self.SQLEvent.data)
+            columns = (self.SQLEvent.type_name, self.SQLEvent.data)
             checkpoint = session.get(TrackerCheckpoint, sender_id)
             prefix: List[Dict[str, Any]] = []
             rows = None
@@ -207,52 +208,51 @@ class RecentEventsSQLTrackerStore(SQLTrackerStore):
         tracker = DialogueStateTracker.from_dict(
             sender_id, prefix + [json.loads(row.data) for row in rows], self.domain.slots
         )
-        # `save` needs to know which events are stored already; remembering their ids saves it
-        # a query.
-        setattr(tracker, STORED_IDS, [row.id for row in rows])
+        # `save` needs to know which events are stored already; remembering it saves a query.
+        setattr(tracker, STORED_COUNT, len(rows))
         return tracker
 
-    def _stored_ids(self, session: Any, tracker: DialogueStateTracker) -> Tuple[int, List[int]]:
-        """The ids of the stored events the tracker was built from, after its checkpoint."""
-        prefix, event_id = checkpoint_size(tracker.events)
-        known = getattr(tracker, STORED_IDS, None)
-        if known is not None:
-            return prefix, list(known)
+    def _ids_after(self, session: Any, sender_id: str, event_id: Optional[int]) -> List[int]:
+        """Ids of the stored events after a checkpoint, or of the latest session without one."""
         if event_id is not None:
             query = session.query(self.SQLEvent.id).filter(
-                self.SQLEvent.sender_id == tracker.sender_id, self.SQLEvent.id > event_id
+                self.SQLEvent.sender_id == sender_id, self.SQLEvent.id > event_id
             )
-            return prefix, [row.id for row in query.order_by(self.SQLEvent.id)]
-        query = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False)
-        return 0, [row.id for row in query.with_entities(self.SQLEvent.id)]
+            return [row.id for row in query.order_by(self.SQLEvent.id)]
+        query = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
+        return [row.id for row in query.with_entities(self.SQLEvent.id)]
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Appends the tracker's new events and moves its checkpoint if it has grown."""
         await self.stream_events(tracker)
         events = list(tracker.events)
+        prefix, event_id = checkpoint_size(events)
         with self.session_scope() as session:
-            prefix, ids = self._stored_ids(session, tracker)
+            stored = getattr(tracker, STORED_COUNT, None)
+            if stored is None:
+                stored = len(self._ids_after(session, tracker.sender_id, event_id))
             rows = []
-            for event in events[prefix + len(ids) :]:
+            for event in events[prefix + stored :]:
                 data = event.as_dict()
                 rows.append(
-                    self.SQLEvent(
-                        sender_id=tracker.sender_id,
-                        type_name=event.type_name,
-                        timestamp=data.get("timestamp"),
-                        intent_name=data.get("parse_data", {}).get("intent", {}).get("name"),
-                        action_name=data.get("name"),
-                        data=json.dumps(data),
-                    )
+                    {
+                        "sender_id": tracker.sender_id,
+                        "type_name": event.type_name,
+                        "timestamp": data.get("timestamp"),
+                        "intent_name": data.get("parse_data", {}).get("intent", {}).get("name"),
+                        "action_name": data.get("name"),
+                        "data": json.dumps(data),
+                    }
                 )
-            session.add_all(rows)
-            session.flush()
-            ids += [row.id for row in rows]
+            # One statement for all of them (the ORM would send one INSERT per event).
+            if rows:
+                session.execute(self.SQLEvent.__table__.insert(), rows)
             tail = events[prefix:]
             if sum(isinstance(event, UserUttered) for event in tail) >= self.checkpoint_turns:
+                ids = self._ids_after(session, tracker.sender_id, event_id)
                 self._move_checkpoint(session, tracker.sender_id, events, prefix, ids)
             session.commit()
-        setattr(tracker, STORED_IDS, ids)
+        setattr(tracker, STORED_COUNT, len(events) - prefix)
 
     def _move_checkpoint(
         self,
