@@ -567,14 +567,14 @@ class Sizes:
 QUICK = Sizes(single_conversations=2, single_turns=5, long_turns=20, users=3, user_turns=5, nlu_rounds=2)
 
 
-def _profile_settings(state: Path, stock: bool) -> Any:
+def _profile_settings(state: Path, stock: bool, replicas: int = 2) -> Any:
     from deploy.prod import Settings
 
     base = 6200
     return Settings(
         state_dir=state,
         model=current_model(),
-        replicas=1 if stock else 2,
+        replicas=1 if stock else replicas,
         public_addr="127.0.0.1",
         https_port=base + 43,
         http_port=0,
@@ -649,9 +649,10 @@ def serve_and_measure(profile: Any, name: str, model: Path, sizes: Sizes, replic
         f"{result['long']['last10_ms']:.0f} ms (x{result['long']['growth']:.2f})")
 
     pids = [pid]
-    if replicas == 2:
-        profile.start_rasa(1, model=model, db=db)
-        pids.append(profile.procs["rasa-2"].pid)
+    if replicas > 1:
+        for index in range(1, replicas):
+            profile.start_rasa(index, model=model, db=db)
+            pids.append(profile.procs[f"rasa-{index + 1}"].pid)
         profile.start_nginx()
         context = profile.ssl_context()
         url = f"https://localhost:{profile.s.https_port}"
@@ -672,7 +673,7 @@ def serve_and_measure(profile: Any, name: str, model: Path, sizes: Sizes, replic
     quiet = ForeignCpu()
     result["load"] = concurrent(factory, sizes.users, sizes.user_turns)
     result["foreign_load"] = quiet.done()
-    if replicas == 2:
+    if replicas > 1:
         result["load"]["split"] = replica_split(access_log.read_text().splitlines()[seen:])
     if spy:
         # The same load once more, shorter and sampled by py-spy (not counted in the numbers).
@@ -687,9 +688,10 @@ def serve_and_measure(profile: Any, name: str, model: Path, sizes: Sizes, replic
         f"errors {load['errors']}, empty {load['empty']}")
     result["rss_mb"] = [rss_mb(p)[0] for p in pids]
     result["rss_peak_mb"] = [rss_mb(p)[1] for p in pids]
-    if replicas == 2:
+    if replicas > 1:
         profile.stop("nginx")
-        profile.stop("rasa-2")
+        for index in range(1, replicas):
+            profile.stop(f"rasa-{index + 1}")
     profile.stop("rasa-1")
     profile.drop_database(db)
     return result
@@ -944,14 +946,14 @@ def run(args: argparse.Namespace) -> int:
         # ---- serving ------------------------------------------------------------------------------
         # Its own folder: PostgreSQL and Redis run as their users and must reach it.
         state = Path(tempfile.mkdtemp(prefix="bts-bench-state-"))
-        settings = _profile_settings(state, stock=False)
+        settings = _profile_settings(state, stock=False, replicas=args.replicas)
         profile = Profile(settings, log=lambda m: None if not args.verbose else print(m))
         profile.prepare()
         profile.start_postgres()
         profile.start_redis()
         profile.start_actions()
         try:
-            for name, model, replicas in (("stock", stock_model, 1), ("ours", ours_model, 2)):
+            for name, model, replicas in (("stock", stock_model, 1), ("ours", ours_model, args.replicas)):
                 print(f"==> Serving {name} ({replicas} replica{'s' if replicas > 1 else ''})")
                 results[name] = serve_and_measure(profile, name, model, sizes, replicas, work, print,
                                                   args.profile)
@@ -1019,6 +1021,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                         "results/benchmark.json (with --stock-model: the stock model that run trained)")
     parser.add_argument("--no-profile", dest="profile", action="store_false",
                         help="do not sample the servers with py-spy under load")
+    parser.add_argument("--replicas", type=int, default=2,
+                        help="Rasa replicas behind nginx for ours (default 2, as `make run-prod`)")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     random.seed(0)
