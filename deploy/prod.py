@@ -378,6 +378,9 @@ class Profile:
                 "TF_INTRA_OP_PARALLELISM_THREADS": "1",
                 "TF_INTER_OP_PARALLELISM_THREADS": "1",
                 "OMP_NUM_THREADS": "1",
+                # TensorFlow's oneDNN kernels cost a replica 150 MB of memory and are slower on
+                # Rasa's tiny matrices (NLU parse p50 10.5 vs 11.5-14 ms, `bench.py nlu-parse`).
+                "TF_ENABLE_ONEDNN_OPTS": "0",
                 # The action server binds to 127.0.0.1 (rasa_sdk reads SANIC_HOST).
                 "SANIC_HOST": "127.0.0.1",
             }
