@@ -113,6 +113,17 @@ def _parse_cidrs(raw: str) -> List[str]:
     return cidrs
 
 
+
+# How TensorFlow runs in a replica. Each replica is one process on one core: more threads only
+# contend. TensorFlow's oneDNN kernels cost a replica 150 MB of memory and are slower on Rasa's
+# tiny matrices (NLU parse p50 10.5 vs 11.5-14 ms, `bench.py nlu-parse`).
+REPLICA_TUNING = {
+    "TF_INTRA_OP_PARALLELISM_THREADS": "1",
+    "TF_INTER_OP_PARALLELISM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+}
+
 @dataclass
 class Settings:
     """Settings of the profile, read from the environment by `from_env`.
@@ -374,13 +385,7 @@ class Profile:
                 "BTS_DATABASE_URL": self.database_url(db),
                 "BTS_SPOOL_FILE": str(self.spool_file),
                 "TICKET_LOCK_LIFETIME": str(self.s.lock_lifetime_s),
-                # Each replica is one process on one core: more threads only contend.
-                "TF_INTRA_OP_PARALLELISM_THREADS": "1",
-                "TF_INTER_OP_PARALLELISM_THREADS": "1",
-                "OMP_NUM_THREADS": "1",
-                # TensorFlow's oneDNN kernels cost a replica 150 MB of memory and are slower on
-                # Rasa's tiny matrices (NLU parse p50 10.5 vs 11.5-14 ms, `bench.py nlu-parse`).
-                "TF_ENABLE_ONEDNN_OPTS": "0",
+                **REPLICA_TUNING,
                 # The action server binds to 127.0.0.1 (rasa_sdk reads SANIC_HOST).
                 "SANIC_HOST": "127.0.0.1",
             }

@@ -53,6 +53,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from deploy.prod import REPLICA_TUNING  # noqa: E402
 from scripts.measure_latency import QUESTIONS as LATENCY_QUESTIONS  # noqa: E402
 from scripts.model_files import ROOT, current_model  # noqa: E402
 
@@ -456,11 +457,15 @@ def first_reply_s(client: RestClient, deadline_s: float) -> float:
     raise RuntimeError("no reply")
 
 
-def nlu_parse_timing(model: Path, texts: Sequence[str], rounds: int) -> Dict[str, float]:
-    """Loads `model` with rasa's Agent in a fresh process and times `parse_message` alone."""
+def nlu_parse_timing(model: Path, texts: Sequence[str], rounds: int,
+                     tuning: Dict[str, str]) -> Dict[str, float]:
+    """Loads `model` with rasa's Agent in a fresh process and times `parse_message` alone.
+
+    `tuning` is the TensorFlow environment the model is served with.
+    """
     result = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "nlu-parse", str(model), "--rounds", str(rounds)],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"},
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2", **tuning},
         capture_output=True, text=True,
     )
     if result.returncode != 0:
@@ -971,7 +976,8 @@ def run(args: argparse.Namespace) -> int:
 
         for name, model in (("stock", stock_model), ("ours", ours_model)):
             print(f"==> NLU parse timing: {name}")
-            results["nlu"][name] = nlu_parse_timing(model, QUESTIONS, sizes.nlu_rounds)
+            tuning = STOCK_THREADS if name == "stock" else REPLICA_TUNING
+            results["nlu"][name] = nlu_parse_timing(model, QUESTIONS, sizes.nlu_rounds, tuning)
             print(f"    {name}: p50 {results['nlu'][name]['p50_ms']:.1f} ms")
     except Exception:
         print(f"error: the benchmark failed; logs are in {work}", file=sys.stderr)
