@@ -173,6 +173,7 @@ class RecentEventsSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         self.keep_turns = keep_turns
         self.checkpoint_turns = checkpoint_turns
+        self._retrieve_sql = self._retrieve_statement()
         _Base.metadata.create_all(self.engine)
         with self.engine.begin() as connection:
             # Reading the events after a checkpoint needs (sender_id, id); Rasa only indexes
@@ -181,30 +182,43 @@ class RecentEventsSQLTrackerStore(SQLTrackerStore):
                 sa.text("CREATE INDEX IF NOT EXISTS bts_events_sender_id_id ON events (sender_id, id)")
             )
 
+    def _retrieve_statement(self) -> Any:
+        """One query for a conversation's checkpoint and the events after it (or all of them)."""
+        events = self.SQLEvent.__table__
+        checkpoints = TrackerCheckpoint.__table__
+        return (
+            sa.select(
+                events.c.type_name,
+                events.c.timestamp,
+                events.c.data,
+                checkpoints.c.event_id.label("checkpoint_id"),
+                checkpoints.c.slots.label("checkpoint_slots"),
+            )
+            .select_from(events.outerjoin(checkpoints, checkpoints.c.sender_id == events.c.sender_id))
+            .where(
+                events.c.sender_id == sa.bindparam("sender_id"),
+                events.c.id > sa.func.coalesce(checkpoints.c.event_id, -1),
+            )
+            .order_by(events.c.id)
+        )
+
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """The tracker of the latest session: checkpoint plus the events after it."""
-        with self.session_scope() as session:
-            columns = (self.SQLEvent.type_name, self.SQLEvent.data)
-            checkpoint = session.get(TrackerCheckpoint, sender_id)
-            prefix: List[Dict[str, Any]] = []
-            rows = None
-            if checkpoint is not None:
-                rows = (
-                    session.query(*columns)
-                    .filter(self.SQLEvent.sender_id == sender_id, self.SQLEvent.id > checkpoint.event_id)
-                    .order_by(self.SQLEvent.id)
-                    .all()
-                )
-                # A new session after the checkpoint makes it stale: Rasa's own query finds
-                # where that session starts.
-                if any(row.type_name == SessionStarted.type_name for row in rows):
-                    rows = None
-                else:
-                    prefix = checkpoint_events(json.loads(checkpoint.slots), checkpoint.event_id)
-            if rows is None:
-                rows = self._event_query(session, sender_id, False).with_entities(*columns).all()
-        if not self.domain or not (prefix or rows):
+        # Core, not the ORM, and one round trip: this runs for every message.
+        with self.engine.connect() as connection:
+            rows = connection.execute(self._retrieve_sql, {"sender_id": sender_id}).all()
+        if not rows or not self.domain:
+            # A checkpoint always has events after it, so no rows means no conversation.
             return None
+        prefix: List[Dict[str, Any]] = []
+        starts = [row.timestamp for row in rows if row.type_name == SessionStarted.type_name]
+        if starts:
+            # The latest session, chosen as Rasa's own query does (from the time of its
+            # `session_started` event on). A checkpoint before it belongs to an older session.
+            latest = max(starts)
+            rows = [row for row in rows if row.timestamp is not None and row.timestamp >= latest]
+        elif rows[0].checkpoint_id is not None:
+            prefix = checkpoint_events(json.loads(rows[0].checkpoint_slots), rows[0].checkpoint_id)
         tracker = DialogueStateTracker.from_dict(
             sender_id, prefix + [json.loads(row.data) for row in rows], self.domain.slots
         )
