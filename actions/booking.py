@@ -158,7 +158,9 @@ def talked_about_sciatica(events: List[Dict[str, Any]]) -> bool:
     """Tells whether the current session was about sciatica, to pre-fill the visit reason.
 
     Args:
-        events: `tracker.events`.
+        events: `tracker.events`. With our tracker store these are the last 5 to 10 user turns
+            (components/tracker_store.py), so sciatica mentioned earlier than that is not seen
+            and the form asks for the reason instead.
 
     Returns:
         True if the patient mentioned sciatica or asked a sciatica FAQ in this session.

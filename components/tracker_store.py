@@ -148,8 +148,8 @@ class RecentEventsSQLTrackerStore(SQLTrackerStore):
     def __init__(
         self,
         *args: Any,
-        keep_turns: int = 6,
-        checkpoint_turns: int = 12,
+        keep_turns: int = 5,
+        checkpoint_turns: int = 10,
         **kwargs: Any,
     ) -> None:
         """Connects like `SQLTrackerStore` and creates the checkpoint table.

@@ -10,6 +10,8 @@ from typing import Any, Dict
 import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import Event, SessionStarted, SlotSet, UserUttered, deserialise_events
+from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
 from components import rasa_speedups
@@ -61,3 +63,33 @@ def test_loading_our_pipeline_installs_it() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "components.rasa_speedups"
+
+
+def _original_resolve(type_name: str, default: Any = None) -> Any:
+    # Rasa 3.6's Event.resolve_by_type, as written there.
+    for cls in all_subclasses(Event):
+        if cls.type_name == type_name:
+            return cls
+    if type_name == "topic":
+        return None
+    if default is not None:
+        return default
+    raise ValueError(f"Unknown event name '{type_name}'.")
+
+
+def test_event_classes_resolve_as_in_rasa() -> None:
+    rasa_speedups.apply()
+    names = {cls.type_name for cls in all_subclasses(Event)}
+    assert {"user", "bot", "action", "slot", "session_started", "active_loop"} <= names
+    for name in sorted(names) * 2:  # the second round comes from the cache
+        assert Event.resolve_by_type(name) is _original_resolve(name)
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("nonsense", SlotSet) is SlotSet
+    with pytest.raises(ValueError, match="Unknown event name 'nonsense'"):
+        Event.resolve_by_type("nonsense")
+
+
+def test_stored_events_come_back_the_same() -> None:
+    rasa_speedups.apply()
+    events = [SlotSet("booking_name", "Ana"), SessionStarted(), UserUttered("hi", {"name": "greet"})]
+    assert deserialise_events([e.as_dict() for e in events]) == events
