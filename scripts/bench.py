@@ -808,8 +808,8 @@ def report(results: Dict[str, Any], table_md: str, missed: List[str]) -> str:
             f"{upstream}: {n['conversations']} conversations, {n['requests']} requests"
             for upstream, n in sorted(split.items())) + ".", ""]
     if results["training"].get("reused_from"):
-        parts += [f"Training times were measured by the run of {results['training']['reused_from']} (the "
-                  "stock model served here is the one it trained); everything else by this run.", ""]
+        parts += [f"Stock's training time was measured by the run of {results['training']['reused_from']} "
+                  "(the stock model served here is the one it trained); everything else by this run.", ""]
     parts += [
         "Other processes on the machine during the measurements (CPU they took from the benchmark): "
         + "; ".join([foreign_md(results["training"][f"foreign_{name}"], f"training {name}")
@@ -946,9 +946,13 @@ def run(args: argparse.Namespace) -> int:
                 Path(args.keep_stock_model).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(stock_model, args.keep_stock_model)
         if args.reuse_training:
+            # Only stock's: its training takes 15-20 minutes and does not change with our work.
             earlier = json.loads(Path(args.reuse_training).read_text())["training"]
-            results["training"] = {**earlier, "reused_from": earlier.get("measured_at", args.reuse_training)}
-        elif not args.skip_train_ours:
+            results["training"]["stock"] = earlier["stock"]
+            if "foreign_stock" in earlier:
+                results["training"]["foreign_stock"] = earlier["foreign_stock"]
+            results["training"]["reused_from"] = earlier.get("measured_at", args.reuse_training)
+        if not args.skip_train_ours:
             print("==> Training ours (config.yml) once more, cold cache, to time it")
             quiet = ForeignCpu()
             results["training"]["ours"] = train(ROOT / "config.yml", work, "ours", log_file)
@@ -1031,7 +1035,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--keep-stock-model", help="copy the trained stock model here")
     parser.add_argument("--ours-model", help="serve this model instead of models/bts-<hash>.tar.gz")
     parser.add_argument("--skip-train-ours", action="store_true", help="do not time the training of ours")
-    parser.add_argument("--reuse-training", help="take the training times from an earlier "
+    parser.add_argument("--reuse-training", help="take stock's training time from an earlier "
                         "results/benchmark.json (with --stock-model: the stock model that run trained)")
     parser.add_argument("--no-profile", dest="profile", action="store_false",
                         help="do not sample the servers with py-spy under load")
