@@ -386,7 +386,9 @@ def cpu_snapshot() -> Tuple[float, float]:
             node = parents.get(node, 0)
         if node == os.getpid() and st:
             mine += st[1]
-    return busy, mine
+    # Children that have finished (a training run) are no longer in /proc: their CPU is in ours.
+    times = os.times()
+    return busy, mine + times.children_user + times.children_system
 
 
 class ForeignCpu:
