@@ -24,6 +24,7 @@ from console.db.schema import (
     outbox,
     state,
     tags,
+    tracker_checkpoints,
 )
 
 CHUNK = 500
@@ -50,6 +51,8 @@ def delete_conversation(
     removed = {"events": 0, "booking_requests": 0}
     if has_table(conn.engine, events.name):
         removed["events"] = conn.execute(events.delete().where(events.c.sender_id == sender)).rowcount
+    if has_table(conn.engine, tracker_checkpoints.name):
+        conn.execute(tracker_checkpoints.delete().where(tracker_checkpoints.c.sender_id == sender))
     if with_bookings and has_table(conn.engine, booking_requests.name):
         ids = [
             r.id
@@ -141,6 +144,10 @@ def purge(
                         events.c.sender_id.in_(still_expired), events.c.sender_id.not_in(recent)
                     )
                 ).rowcount
+                if has_table(engine, tracker_checkpoints.name):
+                    conn.execute(
+                        tracker_checkpoints.delete().where(tracker_checkpoints.c.sender_id.in_(still_expired))
+                    )
                 purged += still_expired
         # Console rows of purged conversations, and of conversations already gone from `events`
         # whose console rows are older than the cutoff.

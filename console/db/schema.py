@@ -206,6 +206,16 @@ events = sa.Table(
     sa.Column("data", sa.Text),
 )
 
+# The assistant's tracker store (components/tracker_store.py): the slots of a conversation at a
+# checkpoint. It holds patient data, so it is deleted with the conversation's events.
+tracker_checkpoints = sa.Table(
+    "bts_tracker_checkpoints",
+    external,
+    sa.Column("sender_id", sa.String(255), primary_key=True),
+    sa.Column("event_id", sa.Integer, nullable=False),
+    sa.Column("slots", sa.Text, nullable=False),
+)
+
 booking_requests = sa.Table(
     "booking_requests",
     external,

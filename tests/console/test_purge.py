@@ -13,7 +13,7 @@ import support
 
 from console.db import indexer
 from console.db.privacy import purge
-from console.db.schema import audit, conversations, events, messages, nlu_labels, notes, tags
+from console.db.schema import audit, conversations, events, messages, nlu_labels, notes, tags, tracker_checkpoints
 
 EXPIRED = {"hw-old-red-flag", "hw-old-faq"}
 
@@ -47,9 +47,25 @@ def annotate_everything(admin: Any, engine: Any) -> None:
         admin.post(f"/nlu/{event_id}/label", data={"intent": "greet", "csrf_token": token})
 
 
+def add_checkpoints(engine: Any) -> set:
+    """A tracker-store checkpoint (slots: patient data) for every conversation, as Rasa writes them."""
+    tracker_checkpoints.create(engine, checkfirst=True)
+    senders = senders_in_events(engine)
+    with engine.begin() as conn:
+        for sender in senders:
+            conn.execute(tracker_checkpoints.insert().values(sender_id=sender, event_id=1, slots='[["x", 1]]'))
+    return senders
+
+
+def checkpoint_senders(engine: Any) -> set:
+    with engine.connect() as conn:
+        return {r[0] for r in conn.execute(sa.select(tracker_checkpoints.c.sender_id))}
+
+
 def test_purge_removes_exactly_the_expired_conversations_and_their_console_data(admin: Any, app: Any) -> None:
     engine = app.extensions["console_engine"]
     annotate_everything(admin, engine)
+    add_checkpoints(engine)
     before = senders_in_events(engine)
     assert EXPIRED <= before
     old_ids = {support.conversation_id(engine, s) for s in EXPIRED}
@@ -61,6 +77,7 @@ def test_purge_removes_exactly_the_expired_conversations_and_their_console_data(
     assert result["conversations"] == len(EXPIRED)
     assert senders_in_events(engine) == before - EXPIRED
     assert count(engine, events) == kept_events
+    assert checkpoint_senders(engine) == before - EXPIRED
     for table in (messages, tags, notes, nlu_labels):
         assert count(engine, table, table.c.conversation_id.in_(old_ids)) == 0, table.name
         assert count(engine, table, table.c.conversation_id.in_(kept_ids)) > 0, table.name
@@ -125,6 +142,7 @@ def test_the_admin_purge_button(admin: Any, app: Any) -> None:
 def test_deleting_one_conversation_on_request(admin: Any, app: Any) -> None:
     engine = app.extensions["console_engine"]
     cid = support.conversation_id(engine, "hw-booking")
+    add_checkpoints(engine)
     token = support.session_csrf(admin)
     assert admin.get(f"/conversations/{cid}/delete").status_code == 200
     # Without the confirmation box nothing happens.
@@ -135,6 +153,7 @@ def test_deleting_one_conversation_on_request(admin: Any, app: Any) -> None:
     )
     assert response.status_code == 302
     assert "hw-booking" not in senders_in_events(engine)
+    assert "hw-booking" not in checkpoint_senders(engine) and "hw-handoff" in checkpoint_senders(engine)
     assert admin.get(f"/conversations/{cid}").status_code == 404
     assert "BTS-7K2Q" not in admin.get("/bookings").get_data(as_text=True)
     assert count(engine, audit, audit.c.action == "delete_conversation", audit.c.target_id == str(cid)) == 1
