@@ -13,7 +13,16 @@ import support
 
 from console.db import indexer
 from console.db.privacy import purge
-from console.db.schema import audit, conversations, events, messages, nlu_labels, notes, tags, tracker_checkpoints
+from console.db.schema import (
+    audit,
+    conversations,
+    events,
+    messages,
+    nlu_labels,
+    notes,
+    tags,
+    tracker_checkpoints,
+)
 
 EXPIRED = {"hw-old-red-flag", "hw-old-faq"}
 
@@ -53,7 +62,8 @@ def add_checkpoints(engine: Any) -> set:
     senders = senders_in_events(engine)
     with engine.begin() as conn:
         for sender in senders:
-            conn.execute(tracker_checkpoints.insert().values(sender_id=sender, event_id=1, slots='[["x", 1]]'))
+            row = {"sender_id": sender, "event_id": 1, "slots": '[["booking_name", "Ana"]]'}
+            conn.execute(tracker_checkpoints.insert().values(**row))
     return senders
 
 
