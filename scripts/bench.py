@@ -810,7 +810,8 @@ def report(results: Dict[str, Any], table_md: str, missed: List[str]) -> str:
             f"{upstream}: {n['conversations']} conversations, {n['requests']} requests"
             for upstream, n in sorted(split.items())) + ".", ""]
     if results["training"].get("reused_from"):
-        parts += [f"Stock's training time was measured by the run of {results['training']['reused_from']} "
+        which = "Both training times were" if args_skip_ours(results) else "Stock's training time was"
+        parts += [f"{which} measured by the run of {results['training']['reused_from']} "
                   "(the stock model served here is the one it trained); everything else by this run.", ""]
     parts += [
         "Other processes on the machine during the measurements (CPU they took from the benchmark): "
@@ -902,6 +903,11 @@ def load_profile_md(name: str, prof: Dict[str, Any], load: Dict[str, Any]) -> Li
 NOTES_MARKER = "<!-- notes: kept when make bench rewrites this file -->"
 
 
+def args_skip_ours(results: Dict[str, Any]) -> bool:
+    """Whether ours was not trained in this run (its training time comes from an earlier one)."""
+    return bool(results["training"].get("ours_reused"))
+
+
 def write_doc(path: Path, text: str) -> None:
     """Writes the results file, keeping hand-written notes below NOTES_MARKER."""
     notes = ""
@@ -954,6 +960,10 @@ def run(args: argparse.Namespace) -> int:
             if "foreign_stock" in earlier:
                 results["training"]["foreign_stock"] = earlier["foreign_stock"]
             results["training"]["reused_from"] = earlier.get("measured_at", args.reuse_training)
+            if args.skip_train_ours and "ours" in earlier:
+                # The same config.yml as that run: its time for ours still holds.
+                results["training"]["ours"] = earlier["ours"]
+                results["training"]["ours_reused"] = True
         if not args.skip_train_ours:
             print("==> Training ours (config.yml) once more, cold cache, to time it")
             quiet = ForeignCpu()
