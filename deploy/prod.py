@@ -116,8 +116,8 @@ def _parse_cidrs(raw: str) -> List[str]:
 
 # How TensorFlow runs in a replica. Each replica is one process on one core: more threads only
 # contend. TensorFlow's oneDNN kernels are slower on Rasa's tiny matrices (NLU parse p50 10.5 vs
-# 11.5-14 ms, `bench.py nlu-parse`) and cost memory: 150 MB per replica with the wider NLU model
-# of before, 15 MB with today's.
+# 11.5-14 ms, `bench.py nlu-parse`) and cost memory: 150 MB and 15 MB per replica on the two
+# models measured (the wider the NLU layers, the more).
 REPLICA_TUNING = {
     "TF_INTRA_OP_PARALLELISM_THREADS": "1",
     "TF_INTER_OP_PARALLELISM_THREADS": "1",
