@@ -25,6 +25,9 @@ from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
 
 _EVENT_CLASSES: Dict[str, Type[Event]] = {}
+# Rasa's own function, kept as the reference the tests compare with (this module is imported
+# before `apply` replaces it).
+RASA_RESOLVE_BY_TYPE = Event.resolve_by_type
 
 
 @functools.lru_cache(maxsize=1)

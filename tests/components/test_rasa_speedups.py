@@ -65,24 +65,13 @@ def test_loading_our_pipeline_installs_it() -> None:
     assert out.stdout.strip().splitlines()[-1] == "components.rasa_speedups"
 
 
-def _original_resolve(type_name: str, default: Any = None) -> Any:
-    # Rasa 3.6's Event.resolve_by_type, as written there.
-    for cls in all_subclasses(Event):
-        if cls.type_name == type_name:
-            return cls
-    if type_name == "topic":
-        return None
-    if default is not None:
-        return default
-    raise ValueError(f"Unknown event name '{type_name}'.")
-
-
 def test_event_classes_resolve_as_in_rasa() -> None:
     rasa_speedups.apply()
+    assert rasa_speedups.RASA_RESOLVE_BY_TYPE is not rasa_speedups.resolve_event_type
     names = {cls.type_name for cls in all_subclasses(Event)}
     assert {"user", "bot", "action", "slot", "session_started", "active_loop"} <= names
     for name in sorted(names) * 2:  # the second round comes from the cache
-        assert Event.resolve_by_type(name) is _original_resolve(name)
+        assert Event.resolve_by_type(name) is rasa_speedups.RASA_RESOLVE_BY_TYPE(name)
     assert Event.resolve_by_type("topic") is None
     assert Event.resolve_by_type("nonsense", SlotSet) is SlotSet
     with pytest.raises(ValueError, match="Unknown event name 'nonsense'"):
