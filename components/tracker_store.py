@@ -263,8 +263,7 @@ class RecentEventsSQLTrackerStore(SQLTrackerStore):
                 session.execute(self.SQLEvent.__table__.insert(), rows)
             tail = events[prefix:]
             if sum(isinstance(event, UserUttered) for event in tail) >= self.checkpoint_turns:
-                ids = self._ids_after(session, tracker.sender_id, event_id)
-                self._move_checkpoint(session, tracker.sender_id, events, prefix, ids)
+                self._move_checkpoint(session, tracker.sender_id, events, prefix, event_id)
             session.commit()
         setattr(tracker, STORED_COUNT, len(events) - prefix)
 
@@ -274,9 +273,15 @@ class RecentEventsSQLTrackerStore(SQLTrackerStore):
         sender_id: str,
         events: List[Event],
         prefix: int,
-        ids: List[int],
+        checkpoint_id: Optional[int],
     ) -> None:
         """Stores a checkpoint `keep_turns` user turns back, where the state allows one."""
+        cut = choose_cut(sender_id, events, self.domain.slots if self.domain else [], self.keep_turns)
+        if cut is None or cut[0] <= prefix:
+            # No place to cut yet (for example, inside a long form).
+            return
+        # The ids are read only when there is a cut to store: not on every message of a long form.
+        ids = self._ids_after(session, sender_id, checkpoint_id)
         if len(ids) != len(events) - prefix:
             logger.warning(
                 "Tracker of %s does not match its stored events (%d vs %d); checkpoint kept.",
@@ -284,9 +289,6 @@ class RecentEventsSQLTrackerStore(SQLTrackerStore):
                 len(events) - prefix,
                 len(ids),
             )
-            return
-        cut = choose_cut(sender_id, events, self.domain.slots if self.domain else [], self.keep_turns)
-        if cut is None or cut[0] <= prefix:
             return
         index, slots = cut
         event_id = ids[index - prefix - 1]
