@@ -810,7 +810,8 @@ def report(results: Dict[str, Any], table_md: str, missed: List[str]) -> str:
             f"{upstream}: {n['conversations']} conversations, {n['requests']} requests"
             for upstream, n in sorted(split.items())) + ".", ""]
     if results["training"].get("reused_from"):
-        which = "Both training times were" if args_skip_ours(results) else "Stock's training time was"
+        training = results["training"]
+        which = "Both training times were" if training.get("ours_reused") else "Stock's training time was"
         parts += [f"{which} measured by the run of {results['training']['reused_from']} "
                   "(the stock model served here is the one it trained); everything else by this run.", ""]
     parts += [
@@ -901,11 +902,6 @@ def load_profile_md(name: str, prof: Dict[str, Any], load: Dict[str, Any]) -> Li
 
 
 NOTES_MARKER = "<!-- notes: kept when make bench rewrites this file -->"
-
-
-def args_skip_ours(results: Dict[str, Any]) -> bool:
-    """Whether ours was not trained in this run (its training time comes from an earlier one)."""
-    return bool(results["training"].get("ours_reused"))
 
 
 def write_doc(path: Path, text: str) -> None:
