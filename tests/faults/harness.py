@@ -109,7 +109,14 @@ class Faults:
     def start_worker(self, **overrides: str) -> subprocess.Popen:
         """Starts the outbox worker with `env(**overrides)`."""
         command = [sys.executable, str(PROJECT_ROOT / "scripts" / "outbox_worker.py")]
-        return self._spawn("worker", command, self.env(**overrides))
+        proc = self._spawn("worker", command, self.env(**overrides))
+        # The worker installs its SIGTERM handler just before it logs this line; a test that stops it
+        # earlier (its deliveries may all come from the store's immediate attempts) would see -15.
+        started = wait_until(
+            lambda: "outbox worker started" in self.log("worker") or proc.poll() is not None, 60, 0.05
+        )
+        assert started and proc.poll() is None, self.log("worker")
+        return proc
 
     def received(self) -> Optional[Dict[str, Any]]:
         """The receiver's `/received` document, or None while it is not answering."""
