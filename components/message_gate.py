@@ -65,7 +65,7 @@ class FifoGate:
             raise ValueError("a gate admits at least one holder")
         self.limit = limit
         self.active = 0
-        self._waiters: Deque["asyncio.Future[None]"] = collections.deque()
+        self._waiters: Deque[asyncio.Future[None]] = collections.deque()
 
     @property
     def waiting(self) -> int:
@@ -77,7 +77,7 @@ class FifoGate:
         if self.active < self.limit and not self._waiters:
             self.active += 1
             return
-        waiter: "asyncio.Future[None]" = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
             await waiter
@@ -161,5 +161,5 @@ def install(limit: Optional[int] = None) -> None:
     limit = limit_from_env() if limit is None else limit
     handle = MessageProcessor.handle_message
     if getattr(handle, "__bts_gated__", False):
-        handle = handle.__wrapped__  # type: ignore[attr-defined]
-    MessageProcessor.handle_message = gated(handle, limit)  # type: ignore[method-assign]
+        handle = handle.__wrapped__
+    MessageProcessor.handle_message = gated(handle, limit)

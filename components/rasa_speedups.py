@@ -11,15 +11,23 @@ before, with the same `ValidationError`.
 of `Event` again, for every event: 4 % of the busy time in the same profile. The class of each
 type name is now remembered once found.
 
-tests/components/test_rasa_speedups.py checks that both give Rasa's own answers.
+3. Every run of the model's graph (the NLU parse, and each prediction of the next action: three
+or more per message) works out again which nodes the requested targets need, by a recursive walk
+that visits shared dependencies once per path, and builds a new dask graph from them: 1.6 ms of
+a 27 ms single-user turn (py-spy, 300 turns). The graph a set of targets needs never changes
+once the model is loaded, so it is built once per set of targets and copied for each run.
+
+tests/components/test_rasa_speedups.py checks that all three give Rasa's own answers.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any, Dict, Optional, Type
+import logging
+from typing import Any, Dict, List, Optional, Tuple, Type
 
 from rasa.core.actions.action import RemoteAction
+from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
@@ -95,7 +103,64 @@ def resolve_event_type(type_name: str, default: Optional[Type[Event]] = None) ->
     raise ValueError(f"Unknown event name '{type_name}'.")
 
 
+RASA_GRAPH_RUN = DaskGraphRunner.run
+_graph_logger = logging.getLogger("rasa.engine.runner.dask")
+
+
+def dask_graph_for(runner: DaskGraphRunner, targets: List[str]) -> Dict[str, Any]:
+    """The dask graph that computes `targets`, built once per runner and set of targets.
+
+    Args:
+        runner: A loaded model's graph runner.
+        targets: The nodes whose outputs are wanted.
+
+    Returns:
+        The graph shared by all runs: copy it before adding inputs.
+    """
+    graphs: Dict[Tuple[str, ...], Dict[str, Any]] = runner.__dict__.setdefault("_bts_dask_graphs", {})
+    key = tuple(targets)
+    graph = graphs.get(key)
+    if graph is None:
+        graph = runner._build_dask_graph(runner._graph_schema.minimal_graph_schema(targets))
+        graphs[key] = graph
+    return graph
+
+
+def run_graph(
+    self: DaskGraphRunner, inputs: Optional[Dict[str, Any]] = None, targets: Optional[List[str]] = None
+) -> Dict[str, Any]:
+    """`DaskGraphRunner.run` with the dask graph of each set of targets built once.
+
+    Args:
+        self: The runner.
+        inputs: Values of the graph's input placeholders.
+        targets: Nodes to compute (default: the schema's targets).
+
+    Returns:
+        The targets' outputs by node name.
+
+    Raises:
+        GraphRunError: As in Rasa, when an input clashes with a node name or a node fails.
+    """
+    import dask
+    from rasa.engine.exceptions import GraphRunError
+
+    run_targets = targets if targets else self._graph_schema.target_names
+    graph = dict(dask_graph_for(self, run_targets))
+    if inputs:
+        self._add_inputs_to_graph(inputs, graph)
+    # Rasa formats this message (every input, trackers included) even when debug logs are off.
+    if _graph_logger.isEnabledFor(logging.DEBUG):
+        _graph_logger.debug(f"Running graph with inputs: {inputs}, targets: {targets} "
+                            f"and {self._execution_context}.")
+    try:
+        return dict(dask.get(graph, run_targets))
+    except RuntimeError as e:
+        raise GraphRunError("Error running runner.") from e
+
+
 def apply() -> None:
     """Installs the fixes (idempotent)."""
     RemoteAction._validate_action_result = validate_action_result
     Event.resolve_by_type = staticmethod(resolve_event_type)
+    DaskGraphRunner.run = run_graph

@@ -10,6 +10,12 @@ from typing import Any, Dict
 import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
+from rasa.engine.exceptions import GraphRunError
+from rasa.engine.graph import ExecutionContext, GraphComponent, GraphSchema, SchemaNode
+from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.events import Event, SessionStarted, SlotSet, UserUttered, deserialise_events
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
@@ -82,3 +88,58 @@ def test_stored_events_come_back_the_same() -> None:
     rasa_speedups.apply()
     events = [SlotSet("booking_name", "Ana"), SessionStarted(), UserUttered("hi", {"name": "greet"})]
     assert deserialise_events([e.as_dict() for e in events]) == events
+
+
+class Provide(GraphComponent):
+    """A graph node that returns its configured value."""
+
+    @classmethod
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> Provide:
+        return cls(config)
+
+    def __init__(self, config: Dict[str, Any]) -> None:
+        self.value = config.get("value", 0)
+
+    def provide(self) -> Any:
+        return self.value
+
+
+class Add(Provide):
+    """A graph node that adds what its dependencies returned, plus its own value."""
+
+    def add(self, **parts: Any) -> Any:
+        return sum(parts.values()) + self.value
+
+
+def _runner(tmp_path: Path) -> DaskGraphRunner:
+    def node(uses: Any, fn: str, needs: Dict[str, str], value: int = 0, target: bool = False) -> SchemaNode:
+        return SchemaNode(needs=needs, uses=uses, constructor_name="create", fn=fn,
+                          config={"value": value}, is_target=target)
+
+    schema = GraphSchema({
+        "one": node(Provide, "provide", {}, 1),
+        "ten": node(Provide, "provide", {}, 10),
+        "sum": node(Add, "add", {"a": "one", "b": "ten", "c": "__message__"}, 100),
+        "top": node(Add, "add", {"a": "sum", "b": "one", "c": "sum"}, 1000, target=True),
+        "unused": node(Provide, "provide", {}, 7),
+    })
+    return DaskGraphRunner(schema, LocalModelStorage(tmp_path), ExecutionContext(schema, "test"))
+
+
+def test_graph_runs_give_rasas_results_for_every_input_and_target(tmp_path: Path) -> None:
+    rasa_speedups.apply()
+    runner = _runner(tmp_path)
+    assert DaskGraphRunner.run is rasa_speedups.run_graph
+    for message in (5, 6, 5):  # the graph is built once and reused; inputs do not leak between runs
+        for targets in (None, ["sum"], ["sum", "one"], ["top"]):
+            ours = runner.run({"__message__": message}, targets)
+            assert ours == rasa_speedups.RASA_GRAPH_RUN(runner, {"__message__": message}, targets)
+    assert runner.run({"__message__": 5}, ["top"]) == {"top": 1000 + 116 + 1 + 116}
+    graphs = runner.__dict__["_bts_dask_graphs"]
+    assert set(graphs) == {("top",), ("sum",), ("sum", "one")}
+    assert all("__message__" not in graph and "unused" not in graph for graph in graphs.values())
+    with pytest.raises(GraphRunError, match="clashes with a node name"):
+        runner.run({"__message__": "one"}, ["sum"])
+    with pytest.raises(GraphRunError):
+        runner.run({}, ["sum"])  # the input placeholder has no value
