@@ -14,6 +14,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import SPACY_DOCS
+from rasa.nlu.selectors.response_selector import ResponseSelector
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import (
     ENTITIES,
@@ -90,6 +91,64 @@ class InputGuard(GraphComponent):
             text = message.get(TEXT)
             if isinstance(text, str) and len(text) > self._max_chars:
                 message.set(TEXT, truncate(text, self._max_chars))
+        return messages
+
+
+def may_be_retrieval_intent(message: Message, retrieval_intent: str, min_confidence: float) -> bool:
+    """Whether the intent classifier left room for `retrieval_intent` on this message.
+
+    Args:
+        message: A message the intent classifier has processed.
+        retrieval_intent: E.g. "faq".
+        min_confidence: Below this confidence (and not the top intent) it is ruled out.
+
+    Returns:
+        True if it is the predicted intent or in the ranking with at least `min_confidence`.
+    """
+    intent = message.get(INTENT) or {}
+    if intent.get(INTENT_NAME_KEY) == retrieval_intent:
+        return True
+    return any(
+        item.get(INTENT_NAME_KEY) == retrieval_intent
+        and (item.get(PREDICTED_CONFIDENCE_KEY) or 0.0) >= min_confidence
+        for item in message.get(INTENT_RANKING_KEY) or []
+    )
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True
+)
+class FaqResponseSelector(ResponseSelector):
+    """`ResponseSelector` that picks an answer only where the message may be an FAQ question.
+
+    Rasa's selector runs its model on every message, though its answer is used only when the
+    intent is the retrieval intent: 4.3 ms of a 27 ms turn (py-spy, 300 single-user turns), and
+    every answer to a booking question pays it. Here it runs when the intent classifier (which
+    runs before it) made the retrieval intent the top intent or gave it at least
+    `min_retrieval_confidence` (default 0.05), so that "did you mean" suggestions for unclear
+    messages still name FAQ topics (actions/fallback.py). Training is the same as Rasa's.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        """Rasa's defaults plus the confidence below which a message is not an FAQ question."""
+        return {**ResponseSelector.get_default_config(), "min_retrieval_confidence": 0.05}
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Selects answers for the messages that may be FAQ questions (see the class docstring).
+
+        Args:
+            messages: Messages with the intent classifier's prediction.
+
+        Returns:
+            The same messages; those that may be FAQ questions carry the selector's output.
+        """
+        if not self.retrieval_intent:
+            return super().process(messages)
+        floor = float(self.component_config.get("min_retrieval_confidence", 0.05))
+        candidates = [m for m in messages if may_be_retrieval_intent(m, self.retrieval_intent, floor)]
+        if candidates:
+            super().process(candidates)
         return messages
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import pytest
 import spacy
 from rasa.nlu.constants import SPACY_DOCS
+from rasa.nlu.selectors.response_selector import ResponseSelector
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from components.nlu import InputGuard, RedFlagDetector
+from components.nlu import FaqResponseSelector, InputGuard, RedFlagDetector, may_be_retrieval_intent
 from components.text import MAX_MESSAGE_CHARS
 from scripts.build_spacy_pipeline import build
 
@@ -72,3 +73,52 @@ def test_input_guard_cuts_long_messages_only() -> None:
     guard.process([long_message, short_message])
     assert 0 < len(long_message.get(TEXT)) <= MAX_MESSAGE_CHARS
     assert short_message.get(TEXT) == "what is sciatica"
+
+
+def ranked(top: str, ranking: Dict[str, float]) -> Message:
+    message = Message({TEXT: "some question"})
+    message.set("intent", {"name": top, "confidence": ranking.get(top, 1.0)})
+    message.set("intent_ranking", [{"name": n, "confidence": c} for n, c in ranking.items()])
+    return message
+
+
+def test_a_message_may_be_an_faq_question_only_if_the_classifier_left_room_for_it() -> None:
+    assert may_be_retrieval_intent(ranked("faq", {"faq": 0.3, "greet": 0.29}), "faq", 0.05)
+    assert may_be_retrieval_intent(ranked("greet", {"greet": 0.6, "faq": 0.2}), "faq", 0.05)
+    assert may_be_retrieval_intent(ranked("greet", {"greet": 0.9, "faq": 0.05}), "faq", 0.05)
+    assert not may_be_retrieval_intent(ranked("greet", {"greet": 0.98, "faq": 0.01}), "faq", 0.05)
+    assert not may_be_retrieval_intent(ranked("greet", {"greet": 0.98, "thank": 0.02}), "faq", 0.05)
+    assert not may_be_retrieval_intent(Message({TEXT: "not classified"}), "faq", 0.05)
+
+
+def test_the_faq_selector_answers_only_messages_that_may_be_faq_questions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: List[str] = []
+
+    def rasa_process(self: Any, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            seen.append(message.get("intent")["name"])
+            message.set("response_selector", {"faq": {"response": {"intent_response_key": "faq/x"}}},
+                        add_to_output=True)
+        return messages
+
+    monkeypatch.setattr(ResponseSelector, "process", rasa_process)
+    selector = FaqResponseSelector.__new__(FaqResponseSelector)
+    selector.component_config = FaqResponseSelector.get_default_config()
+    selector.retrieval_intent = "faq"
+    messages = [
+        ranked("faq", {"faq": 0.9}),
+        ranked("nlu_fallback", {"nlu_fallback": 0.5, "faq": 0.3}),
+        ranked("booking", {"booking": 0.99, "faq": 0.001}),
+    ]
+    assert selector.process(messages) is messages
+    assert seen == ["faq", "nlu_fallback"]
+    assert messages[2].get("response_selector") is None
+    # Without a retrieval intent, Rasa's selector answers for every retrieval intent: all messages.
+    seen.clear()
+    selector.retrieval_intent = None
+    selector.process(messages)
+    assert seen == ["faq", "nlu_fallback", "booking"]
+    rasa_defaults = ResponseSelector.get_default_config()
+    assert FaqResponseSelector.get_default_config()["epochs"] == rasa_defaults["epochs"]
