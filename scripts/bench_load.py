@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""The load part of the benchmark alone, with a breakdown: where does the time of a loaded replica go?
+
+Serves our model as `make run-prod` does (PostgreSQL, Redis, the action server, N replicas behind
+nginx, on the benchmark's ports), sends `--users` conversations x `--turns` messages without think
+time, as scripts/bench.py does, and prints a markdown report: throughput and latency percentiles,
+the conversations each replica got, CPU seconds per process, and the median and maximum latency
+per question. Each run uses new conversation ids, so the replica split changes from run to run.
+
+The replicas inherit this process's environment, so the message gate can be compared, e.g.:
+
+    BTS_MAX_CONCURRENT_MESSAGES=0 python scripts/bench_load.py --runs 3   # Rasa's behaviour
+    python scripts/bench_load.py --runs 3                                 # the default gate (2)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts import bench  # noqa: E402
+
+
+def process_cpu() -> Dict[int, Tuple[str, float]]:
+    """CPU seconds used so far by every process, with a short name."""
+    found: Dict[int, Tuple[str, float]] = {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            raw = Path(f"/proc/{entry}/cmdline").read_bytes()
+            command = raw.replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat.rpartition(")")[2].split()
+        found[int(entry)] = (command.strip(), (int(fields[11]) + int(fields[12])) / ticks)
+    return found
+
+
+def kind(command: str) -> str:
+    """A process's role in the profile, from its command line."""
+    for needle, name in (("rasa run", "Rasa replica"), ("rasa_sdk", "action server"),
+                         ("postgres", "PostgreSQL"), ("redis", "Redis"), ("nginx", "nginx"),
+                         ("bench_load", "load generator")):
+        if needle in command:
+            return name
+    return "other"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Starts the profile, runs the load `args.runs` times, prints the report."""
+    from deploy.prod import Profile
+
+    model = Path(args.model) if args.model else bench.current_model()
+    if not model.exists():
+        print(f"error: no model {model}; run `make train` first", file=sys.stderr)
+        return 1
+    state = Path(tempfile.mkdtemp(prefix="bts-bench-load-"))
+    settings = bench._profile_settings(state, stock=False, replicas=args.replicas)
+    profile = Profile(settings, log=lambda m: None)
+    gate = os.environ.get("BTS_MAX_CONCURRENT_MESSAGES", "default (2)")
+    print(f"# Load breakdown: {args.users} users x {args.turns} turns, {args.replicas} replicas, "
+          f"BTS_MAX_CONCURRENT_MESSAGES={gate}, model {model.name}\n")
+    try:
+        profile.prepare()
+        profile.start_postgres()
+        profile.start_redis()
+        profile.start_actions()
+        db = "bench_load"
+        profile.drop_database(db)
+        profile.ensure_database(db)
+        for index in range(args.replicas):
+            profile.start_rasa(index, model=model, db=db)
+        profile.start_nginx()
+        context = profile.ssl_context()
+        url = f"https://localhost:{settings.https_port}"
+
+        def factory(i: int) -> bench.RestClient:
+            return bench.RestClient(url, ssl_context=context, source_ip=f"127.0.0.{10 + i}")
+
+        warm = factory(99)
+        for text in bench.QUESTIONS:
+            warm.send(bench.new_sender("warm"), text)
+        warm.close()
+        access_log = profile.log_dir / "nginx-access.log"
+        print("| run | msg/s | p50 ms | p95 ms | p99 ms | max ms | errors | conversations per replica |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---|")
+        per_question: Dict[str, List[float]] = {}
+        cpu: Dict[str, float] = {}
+        wall = 0.0
+        for number in range(1, args.runs + 1):
+            seen = len(access_log.read_text().splitlines()) if access_log.exists() else 0
+            before = process_cpu()
+            result, latencies = timed_load(factory, args.users, args.turns)
+            after = process_cpu()
+            wall += result["wall_s"]
+            for pid, (command, seconds) in after.items():
+                used = seconds - before.get(pid, (command, 0.0))[1]
+                if used > 0:
+                    cpu[kind(command)] = cpu.get(kind(command), 0.0) + used
+            for text, value in latencies:
+                per_question.setdefault(text, []).append(value)
+            split = bench.replica_split(access_log.read_text().splitlines()[seen:])
+            shares = " / ".join(str(v["conversations"]) for v in split.values())
+            print(f"| {number} | {result['throughput']:.1f} | {result['p50_ms']:.0f} | "
+                  f"{result['p95_ms']:.0f} | {result['p99_ms']:.0f} | {result['max_ms']:.0f} | "
+                  f"{result['errors']} | {shares} |")
+        messages = args.runs * args.users * args.turns
+        print(f"\nCPU per message over all runs (2 cores, {wall:.1f} s of load):\n")
+        print("| process | CPU s | ms per message |")
+        print("|---|---:|---:|")
+        for name, seconds in sorted(cpu.items(), key=lambda kv: -kv[1]):
+            print(f"| {name} | {seconds:.1f} | {seconds / messages * 1000:.1f} |")
+        print("\nLatency per question, all runs (custom actions answer the clinic questions):\n")
+        print("| question | median ms | max ms |")
+        print("|---|---:|---:|")
+        for text, values in sorted(per_question.items(), key=lambda kv: -statistics.median(kv[1])):
+            print(f"| {text} | {statistics.median(values):.0f} | {max(values):.0f} |")
+    finally:
+        profile.stop_all()
+        shutil.rmtree(state, ignore_errors=True)
+    return 0
+
+
+def timed_load(factory: bench.Callable[[int], bench.RestClient], users: int,
+               turns: int) -> Tuple[Dict[str, Any], List[Tuple[str, float]]]:
+    """`bench.concurrent`, also returning each message's question and latency in ms."""
+    latencies: List[Tuple[str, float]] = []
+    lock = threading.Lock()
+
+    class Recording(bench.RestClient):
+        def send(self, sender: str, text: str) -> bench.Reply:
+            reply = super().send(sender, text)
+            if reply.ok:
+                with lock:
+                    latencies.append((text, reply.latency_s * 1000))
+            return reply
+
+    def recording_factory(i: int) -> bench.RestClient:
+        client = factory(i)
+        client.__class__ = Recording
+        return client
+
+    return bench.concurrent(recording_factory, users, turns), latencies
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--model", help="model to serve (default: models/bts-<hash>.tar.gz)")
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--turns", type=int, default=30)
+    parser.add_argument("--replicas", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=3, help="load runs in a row (default 3)")
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
