@@ -163,13 +163,14 @@ def test_install_gates_rasas_message_handler_once() -> None:
         MessageProcessor.handle_message = original  # type: ignore[method-assign]
 
 
-def test_loading_our_pipeline_installs_the_gate_and_rejects_a_bad_limit() -> None:
+def test_loading_our_pipeline_installs_the_gate_and_rejects_a_bad_limit(tmp_path: Path) -> None:
     code = (
         "import components.nlu\n"
         "from rasa.core.processor import MessageProcessor\n"
         "print(getattr(MessageProcessor.handle_message, '__bts_gated__', False))"
     )
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(ROOT)}
+    # HOME: Keras writes its settings there on import.
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          env=env, check=True)
     assert out.stdout.strip().splitlines()[-1] == "True"
