@@ -4,10 +4,11 @@ Rasa handles every arriving message at once, on one event loop. Each message run
 and policies in one go, and gives the loop to the others only where it waits (the action server,
 the lock store). With 10 conversations on one replica, a message that calls a custom action
 waited behind up to 9 other messages at each of those points: under the benchmark's load of 20
-users, clinic questions (answered by custom actions) took a median of ~600 ms and the others
-~150 ms, and the p99 was 1.1-1.4 s. Admitting at most two messages at a time, in arrival order,
-lets each message finish once started; the rest wait their turn in the queue (docs/benchmark.md
-has the measurements).
+users on two replicas (scripts/bench_load.py, three runs), clinic questions (answered by custom
+actions) took a median of 489-575 ms and the others 93-189 ms, and the p99 was 752-994 ms.
+Admitting at most two messages at a time, in arrival order, lets each message finish once
+started; the rest wait their turn in the queue. With it, every question took 228-290 ms and the
+p99 was 403-724 ms, depending on how the conversations were split (deploy/README.md).
 
 The limit comes from `BTS_MAX_CONCURRENT_MESSAGES` (default 2; 0 turns the gate off). Two, not
 one, so that a replica keeps its core busy while one message waits for the action server.
