@@ -31,20 +31,17 @@ from scripts import bench  # noqa: E402
 
 
 def process_cpu() -> Dict[int, Tuple[str, float]]:
-    """CPU seconds used so far by every process, with a short name."""
+    """CPU seconds used so far by every process, with its command line."""
     found: Dict[int, Tuple[str, float]] = {}
-    ticks = os.sysconf("SC_CLK_TCK")
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+        stat = bench._proc_stat(entry) if entry.isdigit() else None
+        if stat is None:
             continue
         try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
             raw = Path(f"/proc/{entry}/cmdline").read_bytes()
-            command = raw.replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        fields = stat.rpartition(")")[2].split()
-        found[int(entry)] = (command.strip(), (int(fields[11]) + int(fields[12])) / ticks)
+        found[int(entry)] = (raw.replace(b"\0", b" ").decode(errors="replace").strip(), stat[1])
     return found
 
 
