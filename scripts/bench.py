@@ -300,8 +300,12 @@ def long_conversation(client_factory: Callable[[], RestClient], turns: int,
             "errors": errors, "all_ms": [round(x * 1000, 1) for x in latencies]}
 
 
-def concurrent(client_factory: Callable[[int], RestClient], users: int, turns: int) -> Dict[str, Any]:
-    """`users` conversations at once, each sending its next message as soon as it has a reply."""
+def concurrent(client_factory: Callable[[int], RestClient], users: int, turns: int,
+               on_reply: Optional[Callable[[str, Reply], None]] = None) -> Dict[str, Any]:
+    """`users` conversations at once, each sending its next message as soon as it has a reply.
+
+    `on_reply(text, reply)`, if given, sees every message sent and its reply (under a lock).
+    """
     latencies: List[float] = []
     errors: List[str] = []
     empty = 0
@@ -314,8 +318,11 @@ def concurrent(client_factory: Callable[[int], RestClient], users: int, turns: i
         sender = new_sender(f"load{index:02d}")
         start.wait()
         for t in range(turns):
-            reply = client.send(sender, QUESTIONS[(index * 3 + t) % len(QUESTIONS)])
+            text = QUESTIONS[(index * 3 + t) % len(QUESTIONS)]
+            reply = client.send(sender, text)
             with lock:
+                if on_reply is not None:
+                    on_reply(text, reply)
                 if not reply.ok:
                     errors.append(reply.error)
                 else:
@@ -618,6 +625,20 @@ def _profile_settings(state: Path, stock: bool, replicas: int = 2) -> Any:
     )
 
 
+def nginx_clients(profile: Any) -> Callable[[int], RestClient]:
+    """Clients of the profile's nginx over TLS, client i from loopback address 127.0.0.(10 + i).
+
+    Each simulated user has its own address, so nginx's per-client limits see separate clients.
+    """
+    context = profile.ssl_context()
+    url = f"https://localhost:{profile.s.https_port}"
+
+    def factory(i: int) -> RestClient:
+        return RestClient(url, ssl_context=context, source_ip=f"127.0.0.{10 + i}")
+
+    return factory
+
+
 def serve_and_measure(profile: Any, name: str, model: Path, sizes: Sizes, replicas: int,
                       work: Path, log: Callable[[str], None], spy: bool) -> Dict[str, Any]:
     """Starts `model` on 1 or 2 replicas and runs every served measurement against it."""
@@ -678,12 +699,7 @@ def serve_and_measure(profile: Any, name: str, model: Path, sizes: Sizes, replic
             profile.start_rasa(index, model=model, db=db)
             pids.append(profile.procs[f"rasa-{index + 1}"].pid)
         profile.start_nginx()
-        context = profile.ssl_context()
-        url = f"https://localhost:{profile.s.https_port}"
-
-        def factory(i: int) -> RestClient:
-            return RestClient(url, ssl_context=context, source_ip=f"127.0.0.{10 + i}")
-
+        factory = nginx_clients(profile)
         warm = factory(99)
         for text in QUESTIONS[:6]:
             warm.send(new_sender("warm"), text)

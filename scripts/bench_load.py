@@ -21,9 +21,8 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -80,12 +79,7 @@ def run(args: argparse.Namespace) -> int:
         for index in range(args.replicas):
             profile.start_rasa(index, model=model, db=db)
         profile.start_nginx()
-        context = profile.ssl_context()
-        url = f"https://localhost:{settings.https_port}"
-
-        def factory(i: int) -> bench.RestClient:
-            return bench.RestClient(url, ssl_context=context, source_ip=f"127.0.0.{10 + i}")
-
+        factory = bench.nginx_clients(profile)
         warm = factory(99)
         for text in bench.QUESTIONS:
             warm.send(bench.new_sender("warm"), text)
@@ -94,27 +88,30 @@ def run(args: argparse.Namespace) -> int:
         print("| run | msg/s | p50 ms | p95 ms | p99 ms | max ms | errors | conversations per replica |")
         print("|---:|---:|---:|---:|---:|---:|---:|---|")
         per_question: Dict[str, List[float]] = {}
+
+        def record(text: str, reply: bench.Reply) -> None:
+            if reply.ok:
+                per_question.setdefault(text, []).append(reply.latency_s * 1000)
+
         cpu: Dict[str, float] = {}
         wall = 0.0
         for number in range(1, args.runs + 1):
             seen = len(access_log.read_text().splitlines()) if access_log.exists() else 0
             before = process_cpu()
-            result, latencies = timed_load(factory, args.users, args.turns)
+            result = bench.concurrent(factory, args.users, args.turns, on_reply=record)
             after = process_cpu()
             wall += result["wall_s"]
             for pid, (command, seconds) in after.items():
                 used = seconds - before.get(pid, (command, 0.0))[1]
                 if used > 0:
                     cpu[kind(command)] = cpu.get(kind(command), 0.0) + used
-            for text, value in latencies:
-                per_question.setdefault(text, []).append(value)
             split = bench.replica_split(access_log.read_text().splitlines()[seen:])
             shares = " / ".join(str(v["conversations"]) for v in split.values())
             print(f"| {number} | {result['throughput']:.1f} | {result['p50_ms']:.0f} | "
                   f"{result['p95_ms']:.0f} | {result['p99_ms']:.0f} | {result['max_ms']:.0f} | "
                   f"{result['errors']} | {shares} |")
         messages = args.runs * args.users * args.turns
-        print(f"\nCPU per message over all runs (2 cores, {wall:.1f} s of load):\n")
+        print(f"\nCPU per message over all runs ({os.cpu_count()} cores, {wall:.1f} s of load):\n")
         print("| process | CPU s | ms per message |")
         print("|---|---:|---:|")
         for name, seconds in sorted(cpu.items(), key=lambda kv: -kv[1]):
@@ -128,28 +125,6 @@ def run(args: argparse.Namespace) -> int:
         profile.stop_all()
         shutil.rmtree(state, ignore_errors=True)
     return 0
-
-
-def timed_load(factory: bench.Callable[[int], bench.RestClient], users: int,
-               turns: int) -> Tuple[Dict[str, Any], List[Tuple[str, float]]]:
-    """`bench.concurrent`, also returning each message's question and latency in ms."""
-    latencies: List[Tuple[str, float]] = []
-    lock = threading.Lock()
-
-    class Recording(bench.RestClient):
-        def send(self, sender: str, text: str) -> bench.Reply:
-            reply = super().send(sender, text)
-            if reply.ok:
-                with lock:
-                    latencies.append((text, reply.latency_s * 1000))
-            return reply
-
-    def recording_factory(i: int) -> bench.RestClient:
-        client = factory(i)
-        client.__class__ = Recording
-        return client
-
-    return bench.concurrent(recording_factory, users, turns), latencies
 
 
 def main(argv: Optional[List[str]] = None) -> int:
