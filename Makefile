@@ -25,22 +25,24 @@ CONSOLE_STAMP := $(CONSOLE_VENV)/.installed-stamp
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(STAMP): requirements/rasa.in requirements/dev.in requirements/constraints.txt scripts/find_python.sh
+$(STAMP): requirements/rasa.in requirements/dev.in requirements/constraints.txt scripts/find_python.sh pyproject.toml
 	@echo "==> Creating the Python 3.10 virtual environment in $(VENV)"
 	@python=$$(scripts/find_python.sh) && { [ -x $(PY) ] || $$python -m venv $(VENV); }
 	@echo "==> Installing pinned dependencies (first time: about 2-5 minutes)"
 	$(PY) -m pip install --progress-bar on --disable-pip-version-check \
 		-r requirements/rasa.in -r requirements/dev.in -c requirements/constraints.txt
+	$(PY) -m pip install --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
 venv: $(STAMP) ## Create the virtual environment and install pinned dependencies
 
 # The staff console has its own environment: Rasa pins old versions of libraries it needs.
-$(CONSOLE_STAMP): console/requirements.txt console/requirements-test.txt console/constraints.txt console/find_python.sh
+$(CONSOLE_STAMP): console/requirements.txt console/requirements-test.txt console/constraints.txt console/find_python.sh pyproject.toml
 	@echo "==> Creating the staff console's virtual environment in $(CONSOLE_VENV)"
 	@python=$$(console/find_python.sh) && { [ -x $(CONSOLE_PY) ] || $$python -m venv $(CONSOLE_VENV); }
 	$(CONSOLE_PY) -m pip install --progress-bar on --disable-pip-version-check \
 		-r console/requirements.txt -r console/requirements-test.txt -c console/constraints.txt
+	$(CONSOLE_PY) -m pip install --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
 console-venv: $(CONSOLE_STAMP) ## Create the staff console's virtual environment (.venv-console)
