@@ -36,7 +36,8 @@ from actions.forms import (
     reset_events,
     slot_value,
 )
-from actions.store import StorageError, submit_request
+from bts.booking.api import submit_request
+from bts.booking.records import StorageError
 from actions.validation import (
     ValidationResult,
     format_phone_for_display,

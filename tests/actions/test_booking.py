@@ -19,7 +19,7 @@ from actions.booking import (
     talked_about_sciatica,
 )
 from actions.config import Clinic
-from actions.store import StorageError, SubmitResult
+from bts.booking.records import StorageError, SubmitResult
 
 SLOTS: Dict[str, Any] = {
     "booking_name": "Pat Example",

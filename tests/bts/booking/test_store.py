@@ -1,4 +1,4 @@
-"""Tests of actions/store.py (booking tables, references, spool) and the storage settings."""
+"""Tests of the booking store (tables, references, spool) and the storage settings."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import stat
 import threading
 import time
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
@@ -18,24 +18,19 @@ import pytest
 from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-import actions.store as store_module
-from actions.config import (
-    DEFAULT_DATABASE_URL,
-    DEFAULT_SPOOL_FILE,
-    PROJECT_ROOT,
-    Settings,
-    SettingsError,
-)
-from actions.store import (
-    REFERENCE_ALPHABET,
-    StorageError,
-    Store,
-    SubmitResult,
-    booking_requests,
-    normalize_reference,
-    outbox,
-    utcnow,
-)
+import bts.booking.api as api_module
+import bts.booking.references as references_module
+from bts.booking.records import StorageError, SubmitResult
+from bts.booking.references import REFERENCE_ALPHABET, normalize_reference
+from bts.booking.settings import DEFAULT_DATABASE_URL, DEFAULT_SPOOL_FILE, PROJECT_ROOT, Settings
+from bts.booking.store import Store
+from bts.db.schema import booking_requests, outbox
+from bts.env import SettingsError
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
 
 DETAILS: Dict[str, Any] = {
     "name": "Rosa Example",
@@ -48,12 +43,11 @@ DETAILS: Dict[str, Any] = {
     "insurance": "Medicare",
     "consent": True,
 }
-REFERENCE = re.compile(r"^BTS-[23456789ABCDEFGHJKLMNPQRSTUVWXYZ]{4}$")
+REFERENCE = re.compile(r"^BTS-[23456789ABCDEFGHJKLMNPQRSTUVWXYZ]{8}$")
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     base = Settings(
-        clinic_file=PROJECT_ROOT / "clinic.yml",
         database_url=f"sqlite:///{tmp_path / 'db' / 'bts.db'}",
         spool_file=tmp_path / "spool" / "bookings.jsonl",
         submit_delivery_budget_s=0,
@@ -89,6 +83,7 @@ def test_schema_is_the_documented_data_model(store: Store) -> None:
     inspector = inspect(store.engine)
     assert [c["name"] for c in inspector.get_columns("booking_requests")] == [
         "id", "reference", "kind", "status", "conversation_id", "created_at", "updated_at", "details",
+        "language",
     ]
     assert [c["name"] for c in inspector.get_columns("outbox")] == [
         "id", "request_id", "channel", "idempotency_key", "state", "attempts", "next_attempt_at",
@@ -186,12 +181,12 @@ def test_submit_writes_the_request_and_one_outbox_row_per_channel(
 def test_the_api_functions_use_the_process_wide_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "_default_store", Store(make_settings(tmp_path)))
-    result = store_module.submit_request("callback", "conv-2", {"name": "Al", "phone": "+15755550100"})
+    monkeypatch.setattr(api_module, "_default_store", Store(make_settings(tmp_path)))
+    result = api_module.submit_request("callback", "conv-2", {"name": "Al", "phone": "+15755550100"})
     assert isinstance(result, SubmitResult) and result.stored
-    found = store_module.find_request(result.reference.lower())
+    found = api_module.find_request(result.reference.lower())
     assert found is not None and found["kind"] == "callback" and found["stored"] is True
-    assert [r["reference"] for r in store_module.find_requests_by_phone("+15755550100")] == [result.reference]
+    assert [r["reference"] for r in api_module.find_requests_by_phone("+15755550100")] == [result.reference]
 
 
 @pytest.mark.parametrize(
@@ -210,7 +205,7 @@ def test_references_use_an_unambiguous_alphabet_and_a_cryptographic_source(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert not set("0O1I") & set(REFERENCE_ALPHABET) and len(set(REFERENCE_ALPHABET)) == 32
-    drawn = {store_module.new_reference() for _ in range(300)}
+    drawn = {references_module.new_reference() for _ in range(300)}
     assert all(REFERENCE.match(r) for r in drawn) and len(drawn) > 290
     calls: List[str] = []
 
@@ -218,8 +213,8 @@ def test_references_use_an_unambiguous_alphabet_and_a_cryptographic_source(
         calls.append(alphabet)
         return "Z"
 
-    monkeypatch.setattr(store_module.secrets, "choice", fake_choice)
-    assert store_module.new_reference() == "BTS-ZZZZ" and calls == [REFERENCE_ALPHABET] * 4
+    monkeypatch.setattr(references_module.secrets, "choice", fake_choice)
+    assert references_module.new_reference() == "BTS-ZZZZZZZZ" and calls == [REFERENCE_ALPHABET] * 8
 
 
 def test_a_colliding_reference_is_drawn_again(tmp_path: Path) -> None:
@@ -236,20 +231,20 @@ def test_references_get_longer_when_they_keep_colliding(tmp_path: Path) -> None:
 
     def factory(length: int) -> str:
         lengths.append(length)
-        return "BTS-" + "A" * length if length < 6 else "BTS-BCDEFG"
+        return "BTS-" + "A" * length if length < 10 else "BTS-BCDEFGHJKL"
 
     store = Store(make_settings(tmp_path), reference_factory=factory)
     store.ensure_schema()
     with store.engine.begin() as conn:
-        for length in (4, 5):
+        for length in (8, 9):
             conn.execute(booking_requests.insert().values(
                 reference="BTS-" + "A" * length, kind="booking", status="new", conversation_id="x",
                 created_at=utcnow(), updated_at=utcnow(), details="{}",
             ))
     result, _ = store.submit("booking", "c1", DETAILS, deliver_now=False)
-    assert result.reference == "BTS-BCDEFG" and result.stored
-    assert lengths == [4] * 5 + [5] * 5 + [6]
-    assert store.find("bts-bcdefg") is not None
+    assert result.reference == "BTS-BCDEFGHJKL" and result.stored
+    assert lengths == [8] * 5 + [9] * 5 + [10]
+    assert store.find("bts-bcdefghjkl") is not None
 
 
 # -- finding ----------------------------------------------------------------------------------
@@ -269,7 +264,7 @@ def test_find_request_tolerates_case_spaces_and_a_missing_dash(store: Store, typ
     assert found["details"] == DETAILS and found["status"] == "new" and found["created_at"].endswith("Z")
 
 
-@pytest.mark.parametrize("typed", ["", "hello", "BTS-", "BTS-0O1I", "BTS-ABC", "BTS-ABCDEFGHJ", "12"])
+@pytest.mark.parametrize("typed", ["", "hello", "BTS-", "BTS-0O1I", "BTS-ABC", "BTS-ABCDEFGHJKLMN", "12"])
 def test_find_request_answers_none_for_what_cannot_be_a_reference(store: Store, typed: str) -> None:
     store.submit("booking", "c1", DETAILS, deliver_now=False)
     assert store.find(typed) is None
@@ -466,7 +461,7 @@ def test_storage_settings_have_project_defaults() -> None:
     assert config.database_url == DEFAULT_DATABASE_URL == f"sqlite:///{PROJECT_ROOT}/var/bts.db"
     assert config.spool_file == DEFAULT_SPOOL_FILE == PROJECT_ROOT / "var" / "spool" / "bookings.jsonl"
     assert config.delivery_channels == () and config.delivery_problems() == []
-    assert Settings(clinic_file=Path("c.yml")).database_url == DEFAULT_DATABASE_URL
+    assert Settings().database_url == DEFAULT_DATABASE_URL
 
 
 def test_storage_settings_come_from_the_environment() -> None:
