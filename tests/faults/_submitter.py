@@ -13,13 +13,13 @@ import sys
 import threading
 import time
 
-from actions.store import submit_request
+from bts.booking.api import submit_request
 
 
 def main() -> None:
     """Runs the threads and prints their results."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("actions.store").setLevel(logging.INFO)
+    logging.getLogger("bts.booking.store").setLevel(logging.INFO)
     prefix, threads, start_at = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
     lock = threading.Lock()
 

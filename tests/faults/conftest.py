@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from actions.config import PROJECT_ROOT
+from bts.booking.settings import PROJECT_ROOT
 from tests.faults.harness import MEASUREMENTS, Faults
 
 

@@ -1,7 +1,7 @@
 """Harness of the storage and delivery fault tests: real receiver and worker processes.
 
 Every test gets its own temporary database, spool file and ports; the demo receiver
-(`scripts/demo_receiver.py`) and the outbox worker (`scripts/outbox_worker.py`) run as separate
+(`python -m bts.booking.receiver`) and the outbox worker (`python -m bts.booking.worker`) run as separate
 processes, stopped with SIGTERM at the end. Short timeouts and backoff keep the tests to seconds.
 """
 
@@ -19,10 +19,12 @@ from typing import Any, Callable, Dict, List, Optional
 import requests
 from sqlalchemy import select
 
-from actions.config import PROJECT_ROOT, Settings
-from actions.store import Store, booking_requests, outbox
+from bts.booking.settings import PROJECT_ROOT, Settings
+from bts.booking.store import Store
+from bts.db.schema import booking_requests, outbox
 
 SECRET = "fault-test-secret"
+RECEIVER_TOKEN = "fault-test-receiver-token"
 MEASUREMENTS: List[Dict[str, Any]] = []
 FAST = {
     "BTS_WEBHOOK_TIMEOUT_S": "0.5",
@@ -96,9 +98,11 @@ class Faults:
             **os.environ,
             "BTS_WEBHOOK_SECRET": SECRET,
             "BTS_RECEIVER_DATA_FILE": str(self.tmp / "received.json"),
+            "BTS_RECEIVER_TOKEN": RECEIVER_TOKEN,
+            "BTS_PROFILE": "",
         }
         command = [
-            sys.executable, str(PROJECT_ROOT / "scripts" / "demo_receiver.py"),
+            sys.executable, "-m", "bts.booking.receiver",
             "--port", str(self.receiver_port), "--mode", mode, "--faults", faults, "--hang-s", str(hang_s),
         ]
         proc = self._spawn("receiver", command, env)
@@ -108,7 +112,7 @@ class Faults:
 
     def start_worker(self, **overrides: str) -> subprocess.Popen:
         """Starts the outbox worker with `env(**overrides)`."""
-        command = [sys.executable, str(PROJECT_ROOT / "scripts" / "outbox_worker.py")]
+        command = [sys.executable, "-m", "bts.booking.worker"]
         proc = self._spawn("worker", command, self.env(**overrides))
         # The worker installs its SIGTERM handler just before it logs this line; a test that stops it
         # earlier (its deliveries may all come from the store's immediate attempts) would see -15.
@@ -121,7 +125,11 @@ class Faults:
     def received(self) -> Optional[Dict[str, Any]]:
         """The receiver's `/received` document, or None while it is not answering."""
         try:
-            return requests.get(f"http://127.0.0.1:{self.receiver_port}/received", timeout=1).json()
+            return requests.get(
+                f"http://127.0.0.1:{self.receiver_port}/received",
+                headers={"Authorization": f"Bearer {RECEIVER_TOKEN}"},
+                timeout=1,
+            ).json()
         except requests.RequestException:
             return None
 

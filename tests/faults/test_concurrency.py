@@ -10,7 +10,7 @@ import sys
 import time
 from typing import Callable
 
-from actions.config import PROJECT_ROOT
+from bts.booking.settings import PROJECT_ROOT
 from tests.faults.harness import Faults, wait_until
 
 PROCESSES = 5

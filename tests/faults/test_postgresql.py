@@ -22,7 +22,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import psycopg2
 import pytest
 
-from actions.store import SubmitResult
+from bts.booking.records import SubmitResult
 from tests.faults.harness import Faults, free_port, wait_until
 
 
@@ -114,7 +114,7 @@ def details(index: int) -> Dict[str, Any]:
 def test_the_store_works_on_postgresql_with_concurrent_writers_and_delivers_once(
     postgres: Postgres, faults: Faults, measure: Callable[..., None], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="actions.outbox")
+    caplog.set_level(logging.WARNING, logger="bts.booking.delivery")
     faults.db_url = postgres.new_database("bts_concurrency")
     faults.start_receiver()
     worker = faults.start_worker()

@@ -1,4 +1,4 @@
-"""Tests of actions/outbox.py: signing, backoff, webhook and SMTP delivery, claims and attempts."""
+"""Tests of delivery: signing, backoff, webhook and SMTP delivery, claims and attempts."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import socketserver
 import threading
 import time
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
@@ -19,23 +19,27 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import pytest
 from sqlalchemy import select
 
-from actions import outbox as outbox_module
-from actions.config import PROJECT_ROOT, Settings, SettingsError
-from actions.outbox import (
+from bts.booking import mail as mail_module
+from bts.booking.delivery import attempt, backoff_delay, deliver_due
+from bts.booking.mail import build_email, send_email
+from bts.booking.receiver import Inbox, ReceiverServer
+from bts.booking.settings import PROJECT_ROOT, Settings
+from bts.booking.store import Store
+from bts.booking.webhook import (
     DeliveryError,
-    attempt,
-    backoff_delay,
-    build_email,
-    deliver_due,
     encode_payload,
-    send_email,
     send_webhook,
     sign,
     verify_signature,
     webhook_payload,
 )
-from actions.store import Store, outbox, utcnow
-from scripts.demo_receiver import Inbox, ReceiverServer
+from bts.db.schema import outbox
+from bts.env import SettingsError
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
 
 SECRET = "test-secret-123"
 DETAILS: Dict[str, Any] = {
@@ -65,7 +69,7 @@ class Receiver:
 
     def __init__(self, tmp: Path, faults: Optional[List[str]] = None, hang_s: float = 2.0) -> None:
         self.inbox = Inbox(tmp / "received.json", "ok", faults)
-        self.server = ReceiverServer(("127.0.0.1", 0), self.inbox, SECRET, hang_s)
+        self.server = ReceiverServer(("127.0.0.1", 0), self.inbox, SECRET, hang_s, token="t" * 20)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhook"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05})
         self.thread.start()
@@ -84,7 +88,6 @@ def receiver(tmp_path: Path) -> Iterator[Receiver]:
 
 def hook_settings(tmp_path: Path, url: str, **overrides: Any) -> Settings:
     base = Settings(
-        clinic_file=PROJECT_ROOT / "clinic.yml",
         database_url=f"sqlite:///{tmp_path / 'bts.db'}",
         spool_file=tmp_path / "spool" / "bookings.jsonl",
         webhook_url=url,
@@ -144,7 +147,7 @@ def test_payload_is_deterministic_compact_json() -> None:
     assert payload == {
         "version": 1, "event": "request.created", "reference": "BTS-7K2Q", "kind": "booking",
         "status": "new", "conversation_id": "conv-1", "created_at": "2024-05-01T15:00:00Z",
-        "details": DETAILS,
+        "language": "en", "details": DETAILS,
     }
     body = encode_payload(payload)
     assert body == encode_payload(dict(reversed(list(payload.items()))))
@@ -389,7 +392,7 @@ def test_email_uses_starttls_and_login_when_configured(
         def close(self) -> None:
             pass
 
-    monkeypatch.setattr(outbox_module.smtplib, "SMTP", FakeSMTP)
+    monkeypatch.setattr(mail_module.smtplib, "SMTP", FakeSMTP)
     config = smtp_settings(tmp_path, 587, smtp_starttls=True, smtp_user="bts", smtp_password="pw")
     send_email(config, REQUEST, "BTS-7K2Q:email")
     assert calls == ["connect 127.0.0.1:587 2", "starttls", "login bts", "send", "quit"]
@@ -399,6 +402,18 @@ def test_email_message_builds_without_a_server(tmp_path: Path) -> None:
     request = {**REQUEST, "details": {"name": "<b>x</b>"}}
     message = build_email(smtp_settings(tmp_path, 25), request, "K:email")
     assert "Rosa" not in message["Subject"] and message["To"] == "frontdesk@bts.example, backup@bts.example"
+
+
+def test_a_spanish_speaking_patients_request_tells_the_front_desk_to_call_back_in_spanish(
+    tmp_path: Path,
+) -> None:
+    store = Store(hook_settings(tmp_path, "http://127.0.0.1:9/hook"))
+    result, _ = store.submit("booking", "c1", DETAILS, deliver_now=False, language="es")
+    request = store.find(result.reference)
+    assert request is not None and request["language"] == "es"
+    assert webhook_payload(request)["language"] == "es"
+    body = build_email(smtp_settings(tmp_path, 25), request, "K:email").get_body(("plain",))
+    assert body is not None and "Language: Spanish (call back in Spanish)" in body.get_content()
 
 
 # -- attempts, claims and the immediate attempt -------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tests of scripts/demo_receiver.py: signature checks, dedupe, persistence, page, faults."""
+"""Tests of the demo receiver: signature checks, dedupe, persistence, page, faults, access."""
 
 from __future__ import annotations
 
@@ -16,9 +16,13 @@ from typing import Any, Dict, Iterator, Optional
 import pytest
 import requests
 
-from actions.config import PROJECT_ROOT
-from actions.outbox import encode_payload, sign
-from scripts.demo_receiver import Inbox, ReceiverServer, parse_args, render_page
+from bts.booking.receiver import Inbox, ReceiverServer, parse_args
+from bts.booking.receiver_page import render_page
+from bts.booking.settings import PROJECT_ROOT
+from bts.booking.webhook import encode_payload, sign
+
+TOKEN = "receiver-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 SECRET = "receiver-test-secret"
 
@@ -44,7 +48,7 @@ def post(url: str, document: Dict[str, Any], secret: str = SECRET, key: Optional
 class Running:
     def __init__(self, data_file: Path, mode: str = "ok", faults: Optional[list] = None, hang_s: float = 1):
         self.inbox = Inbox(data_file, mode, faults)
-        self.server = ReceiverServer(("127.0.0.1", 0), self.inbox, SECRET, hang_s)
+        self.server = ReceiverServer(("127.0.0.1", 0), self.inbox, SECRET, hang_s, TOKEN)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
@@ -65,7 +69,7 @@ def test_a_signed_request_is_stored_once_and_repeats_are_acknowledged(running: R
     assert first.status_code == 200 and first.json() == {"status": "received", "reference": "BTS-7K2Q"}
     again = post(running.base + "/webhook", payload())
     assert again.status_code == 200 and again.json()["status"] == "duplicate"
-    received = requests.get(running.base + "/received", timeout=5).json()
+    received = requests.get(running.base + "/received", headers=AUTH, timeout=5).json()
     assert [r["idempotency_key"] for r in received["requests"]] == ["BTS-7K2Q"]
     assert received["requests"][0]["payload"] == payload() and received["requests"][0]["repeats"] == 1
     assert received["stats"] == {
@@ -105,7 +109,7 @@ def test_received_requests_survive_a_restart(tmp_path: Path) -> None:
 
 def test_the_page_lists_requests_with_every_value_escaped(running: Running) -> None:
     post(running.base + "/webhook", payload(name='<script>alert("x")</script> & Co'))
-    page = requests.get(running.base + "/", timeout=5)
+    page = requests.get(running.base + "/", headers=AUTH, timeout=5)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert "BTS-7K2Q" in page.text and "<script>alert" not in page.text
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in page.text
@@ -154,8 +158,9 @@ def test_the_script_runs_and_stops_on_sigterm(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "BTS_WEBHOOK_SECRET": SECRET, "BTS_RECEIVER_DATA_FILE": str(tmp_path / "r.json")}
-    proc = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "scripts" / "demo_receiver.py"),
+    env = {**os.environ, "BTS_WEBHOOK_SECRET": SECRET, "BTS_RECEIVER_DATA_FILE": str(tmp_path / "r.json"),
+           "BTS_RECEIVER_TOKEN": TOKEN, "BTS_PROFILE": ""}
+    proc = subprocess.Popen([sys.executable, "-m", "bts.booking.receiver",
                              "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 20
@@ -174,7 +179,51 @@ def test_the_script_runs_and_stops_on_sigterm(tmp_path: Path) -> None:
             proc.wait()
     assert "demo receiver stopped" in (proc.stderr.read() if proc.stderr else "")
     missing = subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "scripts" / "demo_receiver.py")],
+        [sys.executable, "-m", "bts.booking.receiver"],
         env={**env, "BTS_WEBHOOK_SECRET": ""}, capture_output=True, text=True, timeout=30,
     )
     assert missing.returncode == 2 and "BTS_WEBHOOK_SECRET" in missing.stderr
+
+
+# -- access: token, Host header, production -----------------------------------------------------
+
+
+def test_received_requests_are_shown_only_with_the_token(running: Running) -> None:
+    assert post(running.base + "/webhook", payload()).status_code == 200
+    for path in ("/", "/received"):
+        anonymous = requests.get(running.base + path, timeout=5)
+        wrong = requests.get(running.base + path, headers={"Authorization": "Bearer nope"}, timeout=5)
+        assert anonymous.status_code == wrong.status_code == 401
+        assert "Rosa" not in anonymous.text + wrong.text and "+1575" not in anonymous.text + wrong.text
+        assert "Rosa" in requests.get(running.base + path, headers=AUTH, timeout=5).text
+    session = requests.Session()
+    assert session.get(running.base + "/login?token=wrong", timeout=5).status_code == 401
+    login = session.get(f"{running.base}/login?token={TOKEN}", timeout=5)
+    assert login.status_code == 200 and "Rosa" in login.text  # followed to the page with the cookie
+    assert requests.get(running.base + "/health", timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8099", "127.0.0.1.evil.example", "localhost.evil"])
+def test_a_page_behind_a_rebound_dns_name_is_refused(running: Running, host: str) -> None:
+    assert post(running.base + "/webhook", payload()).status_code == 200
+    for path in ("/", "/received", "/health"):
+        answer = requests.get(running.base + path, headers={**AUTH, "Host": host}, timeout=5)
+        assert answer.status_code == 421 and "Rosa" not in answer.text
+    port = running.base.rsplit(":", 1)[1]
+    for local in ("localhost", f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}"):
+        assert requests.get(running.base + "/received", headers={**AUTH, "Host": local}, timeout=5).ok
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [({"BTS_RECEIVER_TOKEN": ""}, "BTS_RECEIVER_TOKEN"), ({"BTS_PROFILE": "production"}, "production")],
+)
+def test_the_receiver_does_not_start_without_a_token_or_in_production(
+    extra: Dict[str, str], message: str
+) -> None:
+    env = {**os.environ, "BTS_WEBHOOK_SECRET": SECRET, "BTS_RECEIVER_TOKEN": TOKEN, "BTS_PROFILE": "", **extra}
+    refused = subprocess.run(
+        [sys.executable, "-m", "bts.booking.receiver", "--port", "1"],
+        env=env, capture_output=True, text=True, timeout=30,
+    )
+    assert refused.returncode == 2 and message in refused.stderr

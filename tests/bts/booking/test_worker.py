@@ -1,4 +1,4 @@
-"""Tests of scripts/outbox_worker.py: passes, spool replay, health, clean shutdown, bad settings."""
+"""Tests of the outbox worker (python -m bts.booking.worker): passes, spool replay, health, clean shutdown, bad settings."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from typing import Any, Dict, Iterator
 
 import pytest
 
-from actions.config import PROJECT_ROOT, Settings
-from actions.store import Store
-from scripts.demo_receiver import Inbox, ReceiverServer
-from scripts.outbox_worker import Worker
+from bts.booking.receiver import Inbox, ReceiverServer
+from bts.booking.settings import PROJECT_ROOT, Settings
+from bts.booking.store import Store
+from bts.booking.worker import Worker
 
 SECRET = "worker-test-secret"
 DETAILS: Dict[str, Any] = {"name": "Rosa Example", "phone": "+15755550142", "reason": "sciatica"}
@@ -35,7 +35,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def receiver(tmp_path: Path) -> Iterator[ReceiverServer]:
-    server = ReceiverServer(("127.0.0.1", 0), Inbox(tmp_path / "received.json"), SECRET, hang_s=3)
+    server = ReceiverServer(("127.0.0.1", 0), Inbox(tmp_path / "received.json"), SECRET, hang_s=3, token="t" * 20)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     yield server
@@ -45,7 +45,6 @@ def receiver(tmp_path: Path) -> Iterator[ReceiverServer]:
 
 def settings_for(tmp_path: Path, url: str, **overrides: Any) -> Settings:
     base = Settings(
-        clinic_file=PROJECT_ROOT / "clinic.yml",
         database_url=f"sqlite:///{tmp_path / 'db' / 'bts.db'}",
         spool_file=tmp_path / "spool" / "bookings.jsonl",
         webhook_url=url,
@@ -122,7 +121,7 @@ def test_a_pass_survives_an_unreachable_database(
 def start_worker(tmp_path: Path, env: Dict[str, str], *args: str) -> subprocess.Popen:
     log = open(tmp_path / "worker.log", "ab")
     return subprocess.Popen(
-        [sys.executable, str(PROJECT_ROOT / "scripts" / "outbox_worker.py"), *args],
+        [sys.executable, "-m", "bts.booking.worker", *args],
         cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
 
@@ -171,7 +170,7 @@ def test_the_worker_process_delivers_serves_health_and_stops_cleanly_on_sigterm(
 
 
 def test_sigterm_during_a_hanging_attempt_waits_for_it_and_records_it(tmp_path: Path) -> None:
-    server = ReceiverServer(("127.0.0.1", 0), Inbox(tmp_path / "r.json", "hang"), SECRET, hang_s=5)
+    server = ReceiverServer(("127.0.0.1", 0), Inbox(tmp_path / "r.json", "hang"), SECRET, hang_s=5, token="t" * 20)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         url = hook_url(server)
@@ -199,13 +198,13 @@ def test_sigterm_during_a_hanging_attempt_waits_for_it_and_records_it(tmp_path: 
 def test_unusable_delivery_settings_stop_the_worker_with_a_clear_message(tmp_path: Path) -> None:
     env = env_for(tmp_path, "https://clinic.example/hook", BTS_WEBHOOK_SECRET="")
     done = subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "scripts" / "outbox_worker.py"), "--once"],
+        [sys.executable, "-m", "bts.booking.worker", "--once"],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 2 and "BTS_WEBHOOK_SECRET must be set" in done.stderr
     env = env_for(tmp_path, "", BTS_OUTBOX_POLL_S="later")
     done = subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "scripts" / "outbox_worker.py"), "--once"],
+        [sys.executable, "-m", "bts.booking.worker", "--once"],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 2 and "BTS_OUTBOX_POLL_S" in done.stderr
