@@ -18,11 +18,18 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
+from bts.db.schema import metadata
+
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any constant shared by every process that upgrades the same PostgreSQL database.
 PG_LOCK_ID = 0x42545344
+
+
+def ours(name: Optional[str], type_: str, parent_names: object) -> bool:
+    """Alembic's `include_name` filter: only the project's tables, never Rasa's."""
+    return type_ != "table" or name in metadata.tables
 
 
 def _config(connection: Optional[Connection] = None) -> Config:

@@ -14,6 +14,7 @@ import pytest
 
 from bts.booking.settings import PROJECT_ROOT
 from tests.faults.harness import MEASUREMENTS, Faults
+from tests.faults.postgres import postgres  # noqa: F401 - a fixture of these tests
 
 
 @pytest.fixture

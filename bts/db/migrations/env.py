@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
+from bts.db.migrate import ours
 from bts.db.schema import metadata
 
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=metadata)
+context.configure(connection=connection, target_metadata=metadata, include_name=ours)
 with context.begin_transaction():
     context.run_migrations()

@@ -23,7 +23,7 @@ from bts.booking import mail as mail_module
 from bts.booking.delivery import attempt, backoff_delay, deliver_due
 from bts.booking.mail import build_email, send_email
 from bts.booking.receiver import Inbox, ReceiverServer
-from bts.booking.settings import PROJECT_ROOT, Settings
+from bts.booking.settings import Settings
 from bts.booking.store import Store
 from bts.booking.webhook import (
     DeliveryError,

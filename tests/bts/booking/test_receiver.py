@@ -203,7 +203,9 @@ def test_received_requests_are_shown_only_with_the_token(running: Running) -> No
     assert requests.get(running.base + "/health", timeout=5).status_code == 200
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:8099", "127.0.0.1.evil.example", "localhost.evil"])
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:8099", "127.0.0.1.evil.example", "localhost.evil"]
+)
 def test_a_page_behind_a_rebound_dns_name_is_refused(running: Running, host: str) -> None:
     assert post(running.base + "/webhook", payload()).status_code == 200
     for path in ("/", "/received", "/health"):
@@ -221,7 +223,8 @@ def test_a_page_behind_a_rebound_dns_name_is_refused(running: Running, host: str
 def test_the_receiver_does_not_start_without_a_token_or_in_production(
     extra: Dict[str, str], message: str
 ) -> None:
-    env = {**os.environ, "BTS_WEBHOOK_SECRET": SECRET, "BTS_RECEIVER_TOKEN": TOKEN, "BTS_PROFILE": "", **extra}
+    env = {**os.environ, "BTS_WEBHOOK_SECRET": SECRET, "BTS_RECEIVER_TOKEN": TOKEN, "BTS_PROFILE": ""}
+    env.update(extra)
     refused = subprocess.run(
         [sys.executable, "-m", "bts.booking.receiver", "--port", "1"],
         env=env, capture_output=True, text=True, timeout=30,

@@ -1,4 +1,4 @@
-"""Tests of the outbox worker (python -m bts.booking.worker): passes, spool replay, health, clean shutdown, bad settings."""
+"""Tests of the outbox worker: passes, spool replay, health, clean shutdown, bad settings."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def free_port() -> int:
 
 @pytest.fixture
 def receiver(tmp_path: Path) -> Iterator[ReceiverServer]:
-    server = ReceiverServer(("127.0.0.1", 0), Inbox(tmp_path / "received.json"), SECRET, hang_s=3, token="t" * 20)
+    server = ReceiverServer(("127.0.0.1", 0), Inbox(tmp_path / "received.json"), SECRET, hang_s=3,
+                            token="t" * 20)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     yield server
@@ -170,7 +171,8 @@ def test_the_worker_process_delivers_serves_health_and_stops_cleanly_on_sigterm(
 
 
 def test_sigterm_during_a_hanging_attempt_waits_for_it_and_records_it(tmp_path: Path) -> None:
-    server = ReceiverServer(("127.0.0.1", 0), Inbox(tmp_path / "r.json", "hang"), SECRET, hang_s=5, token="t" * 20)
+    server = ReceiverServer(("127.0.0.1", 0), Inbox(tmp_path / "r.json", "hang"), SECRET, hang_s=5,
+                            token="t" * 20)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         url = hook_url(server)
