@@ -26,10 +26,14 @@ import logging
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy.orm import declarative_base
+from sqlalchemy.orm import declarative_base, sessionmaker
+
+from bts.db import migrate
+from bts.db.engine import make_engine
+from bts.db.schema import tracker_checkpoints
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +53,7 @@ _Base: Any = declarative_base()
 class TrackerCheckpoint(_Base):
     """The slot state of a conversation at one event (table `bts_tracker_checkpoints`)."""
 
-    __tablename__ = "bts_tracker_checkpoints"
-
-    sender_id = sa.Column(sa.String(255), primary_key=True)
-    # Id (in `events`) of the last event whose effects `slots` include.
-    event_id = sa.Column(sa.Integer, nullable=False)
-    # JSON list of [slot name, value] for every slot that had been set at that point.
-    slots = sa.Column(sa.Text, nullable=False)
+    __table__ = tracker_checkpoints
 
 
 def checkpoint_size(events: Sequence[Event]) -> Tuple[int, Optional[int]]:
@@ -152,7 +150,10 @@ class RecentEventsSQLTrackerStore(SQLTrackerStore):
         checkpoint_turns: int = 10,
         **kwargs: Any,
     ) -> None:
-        """Connects like `SQLTrackerStore` and creates the checkpoint table.
+        """Connects like `SQLTrackerStore` and brings the project's tables to the newest migration.
+
+        The engine is remade the way every project engine is (`bts.db.engine`): SQL errors never
+        show parameters, which hold whole events with the patient's messages.
 
         Args:
             *args: Passed on to `SQLTrackerStore`.
@@ -171,10 +172,15 @@ class RecentEventsSQLTrackerStore(SQLTrackerStore):
                 f"{checkpoint_turns}."
             )
         super().__init__(*args, **kwargs)
+        url = self.engine.url
+        self.engine.dispose()
+        # Rasa's pool settings, without a ping per checkout (a round trip on every message).
+        self.engine = make_engine(url, pool_pre_ping=False, **create_engine_kwargs(url))
+        self.sessionmaker = sessionmaker(bind=self.engine)
         self.keep_turns = keep_turns
         self.checkpoint_turns = checkpoint_turns
         self._retrieve_sql = self._retrieve_statement()
-        _Base.metadata.create_all(self.engine)
+        migrate.upgrade(self.engine)
         with self.engine.begin() as connection:
             # Reading the events after a checkpoint needs (sender_id, id); Rasa only indexes
             # sender_id.

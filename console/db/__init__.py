@@ -6,34 +6,15 @@ import time
 from typing import Dict, Tuple
 
 import sqlalchemy as sa
-from sqlalchemy import event
+from bts.db import engine as bts_engine
 
 _TABLES_TTL_S = 30.0
 _tables_cache: Dict[int, Tuple[float, frozenset]] = {}
 
 
 def make_engine(url: str) -> sa.engine.Engine:
-    """Creates the engine. SQL parameters are hidden from error messages (they hold PHI)."""
-    kwargs: dict = {"hide_parameters": True, "future": True}
-    if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"timeout": 10, "check_same_thread": False}
-    else:
-        kwargs["pool_pre_ping"] = True
-    engine = sa.create_engine(url, **kwargs)
-    if engine.dialect.name == "sqlite":
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
-            cursor = dbapi_conn.cursor()
-            # Rasa, the action server and the console share the file (docs/data-model.md).
-            cursor.execute("PRAGMA busy_timeout = 10000")
-            try:
-                cursor.execute("PRAGMA journal_mode = WAL")
-            except Exception:  # noqa: BLE001 - another process holds it; WAL is persistent anyway
-                pass
-            cursor.close()
-
-    return engine
+    """Creates the engine the way every project engine is made (`bts.db.engine`)."""
+    return bts_engine.make_engine(url)
 
 
 def existing_tables(engine: sa.engine.Engine, refresh: bool = False) -> frozenset:
