@@ -1,4 +1,4 @@
-"""The append-only audit log: who did what, when. Details never hold patient content."""
+"""The append-only, hash-chained audit log: who did what, when. Details never hold patient content."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import time
 from typing import Any, Dict, List, Optional, Tuple
 
 import sqlalchemy as sa
+from bts.db import audit as audit_chain
 
 from console.db.schema import audit
 
@@ -52,17 +53,16 @@ def record(
     """Appends one entry (inside the caller's transaction, so it is written with the change)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    conn.execute(
-        audit.insert().values(
-            ts=time.time(),
-            username=username[:64],
-            role=role[:16],
-            action=action,
-            target_type=target_type,
-            target_id=None if target_id is None else str(target_id)[:255],
-            detail=json.dumps(detail, sort_keys=True) if detail else None,
-            ip=(ip or "")[:64] or None,
-        )
+    audit_chain.append(
+        conn,
+        ts=time.time(),
+        username=username[:64],
+        role=role[:16],
+        action=action,
+        target_type=target_type,
+        target_id=None if target_id is None else str(target_id)[:255],
+        detail=json.dumps(detail, sort_keys=True) if detail else None,
+        ip=(ip or "")[:64] or None,
     )
 
 
