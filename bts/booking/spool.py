@@ -12,16 +12,16 @@ import json
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 from bts.db.engine import FILE_MODE, private_dir
 from bts.db.schema import to_utc
 
 
-def _created_before(line: str, cutoff: datetime) -> bool:
+def _matches(line: str, condition: Callable[[Dict[str, Any]], bool]) -> bool:
     try:
         record = json.loads(line)
-        return to_utc(record["created_at"]) < to_utc(cutoff)
+        return isinstance(record, dict) and bool(condition(record))
     except (ValueError, KeyError, TypeError):
         return False
 
@@ -144,11 +144,8 @@ class Spool:
                 os.unlink(self.replaying_path)
             self._fsync_dir()
 
-    def drop_older_than(self, cutoff: datetime) -> int:
-        """Removes spooled requests made before `cutoff` (retention); unreadable lines stay.
-
-        Args:
-            cutoff: Naive or aware UTC time.
+    def drop_where(self, condition: Callable[[Dict[str, Any]], bool]) -> int:
+        """Removes the spooled requests for which `condition` is true; unreadable lines stay.
 
         Returns:
             The number of requests removed.
@@ -157,13 +154,15 @@ class Spool:
         with self._locked():
             for path in (self.path, self.replaying_path):
                 lines = self._read_lines(path)
-                if not lines:
-                    continue
-                kept = [line for line in lines if not _created_before(line, cutoff)]
+                kept = [line for line in lines if not _matches(line, condition)]
                 removed += len(lines) - len(kept)
                 if len(kept) != len(lines):
                     _rewrite(path, kept)
         return removed
+
+    def drop_older_than(self, cutoff: datetime) -> int:
+        """Removes spooled requests made before `cutoff` (naive or aware UTC); see `drop_where`."""
+        return self.drop_where(lambda record: to_utc(record["created_at"]) < to_utc(cutoff))
 
     def reject(self, line: str) -> None:
         """Keeps an unreadable line aside in the `.rejected` file instead of dropping it."""
