@@ -318,8 +318,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     mode.add_argument("--once", action="store_true", help="purge once and exit")
     mode.add_argument("--loop", action="store_true", help="purge now and every BTS_RETENTION_INTERVAL_S")
     mode.add_argument("--delete-booking", metavar="REFERENCE", help="erase one booking request")
-    args = parser.parse_args(["--delete-booking", *argv[1:]] if argv and argv[0] == "delete-booking"
-                             else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # `delete-booking REF` reads better than the option it stands for.
+    args = parser.parse_args(["--delete-booking", *argv[1:]] if argv[:1] == ["delete-booking"] else argv)
     try:
         config = Settings.from_env()
         retention = Retention.from_env()
