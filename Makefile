@@ -58,12 +58,13 @@ train: $(SPACY_MODEL) ## Train the assistant if data, config or domain changed
 
 run: train $(CONSOLE_STAMP) widget ## Start the assistant, action server, worker, demo receiver, widget demo and staff console
 	@mkdir -p var
+	$(PY) -m bts.db upgrade
 	$(PY) scripts/run.py
 
 lint: $(STAMP) ## ruff and mypy
 	@echo "==> ruff and mypy"
-	$(PY) -m ruff check actions components scripts tests console widget deploy
-	$(PY) -m mypy actions components scripts deploy widget/serve.py widget/rasa_channel.py
+	$(PY) -m ruff check actions components scripts tests console widget deploy bts
+	$(PY) -m mypy actions components scripts deploy widget/serve.py widget/rasa_channel.py bts
 
 validate: $(STAMP) ## rasa data validate, failing on any warning
 	@echo "==> rasa data validate"
@@ -71,7 +72,7 @@ validate: $(STAMP) ## rasa data validate, failing on any warning
 
 unit: $(SPACY_MODEL) ## Unit tests of actions, components and scripts
 	@echo "==> Unit tests"
-	$(PY) -m pytest -q tests/actions tests/components tests/scripts
+	$(PY) -m pytest -q tests/actions tests/components tests/scripts tests/bts
 
 faults: $(STAMP) ## Storage and delivery fault tests (real receiver and worker processes; SQLite and PostgreSQL)
 	@deploy/install.sh
@@ -114,10 +115,10 @@ console-user: $(CONSOLE_STAMP) ## Create a staff console account: make console-u
 	$(CONSOLE_PY) -m console create-user $(NAME) --role $(or $(ROLE),staff)
 
 worker: $(STAMP) ## Run the outbox worker alone
-	$(PY) scripts/outbox_worker.py --health-port 8098
+	$(PY) -m bts.booking.worker --health-port 8098
 
 receiver: $(STAMP) ## Run the demo receiver alone (http://localhost:8099/)
-	$(PY) scripts/demo_receiver.py
+	$(PY) -m bts.booking.receiver
 
 run-prod: train ## Production profile: PostgreSQL, Redis, 2 Rasa replicas, actions, nginx with TLS (deploy/README.md)
 	@deploy/install.sh

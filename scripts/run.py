@@ -29,6 +29,8 @@ READY_TIMEOUT_S = 180
 STOP_GRACE_S = 10
 # Used only when no clinic webhook is configured: the demo receiver and the senders share it.
 _DEMO_SECRET = secrets.token_hex(32)
+# Opens the demo receiver's page (it shows patient data): printed once, in its login link.
+_RECEIVER_TOKEN = os.environ.get("BTS_RECEIVER_TOKEN") or secrets.token_urlsafe(24)
 
 
 def delivery_env() -> Dict[str, str]:
@@ -117,18 +119,22 @@ def services(python: str, model: Path) -> List[Service]:
         ),
         Service(
             name="receiver",
-            command=[python, "scripts/demo_receiver.py", "--port", receiver_port],
+            command=[python, "-m", "bts.booking.receiver", "--port", receiver_port],
             ready_url=f"http://localhost:{receiver_port}/health",
-            shows=f"Demo receiver     http://localhost:{receiver_port}/  (what the clinic receives)",
-            env=delivery_env(),
+            shows=f"Demo receiver     http://localhost:{receiver_port}/login?token={_RECEIVER_TOKEN}  "
+            "(what the clinic receives)",
+            env={**delivery_env(), "BTS_RECEIVER_TOKEN": _RECEIVER_TOKEN},
         ),
         Service(
             name="worker",
-            command=[python, "scripts/outbox_worker.py", "--health-port", worker_port],
+            command=[python, "-m", "bts.booking.worker", "--health-port", worker_port],
             ready_url=f"http://localhost:{worker_port}/health",
             shows=f"Outbox worker     http://localhost:{worker_port}/health",
             env=delivery_env(),
         ),
+        # No port of its own: it counts as ready with the worker, and a crash still stops `make run`.
+        Service(name="retention", command=[python, "-m", "bts.retention", "--loop"],
+                ready_url=f"http://localhost:{worker_port}/health", shows="Retention purge   hourly"),
         Service(
             name="console",
             command=[

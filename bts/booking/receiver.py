@@ -37,7 +37,7 @@ import signal
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -49,6 +49,7 @@ from bts.booking.receiver_page import LOGIN_PAGE, render_page
 from bts.booking.settings import PROJECT_ROOT as ROOT
 from bts.booking.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from bts.db.engine import FILE_MODE, private_dir
+from bts.db.schema import to_utc
 
 DEFAULT_DATA_FILE = ROOT / "var" / "demo_receiver" / "received.json"
 # Names a browser on this machine uses; a rebound DNS name of an attacker's page is none of them.
@@ -70,10 +71,17 @@ class Inbox:
         faults: Faults to inject, one per POST, before behaving as `mode` says.
     """
 
-    def __init__(self, data_file: Path, mode: str = "ok", faults: Optional[List[str]] = None) -> None:
+    def __init__(
+        self,
+        data_file: Path,
+        mode: str = "ok",
+        faults: Optional[List[str]] = None,
+        retention_days: int = 0,
+    ) -> None:
         self.data_file = data_file
         self.mode = mode
         self.faults = list(faults or [])
+        self.retention_days = retention_days
         self.lock = threading.Lock()
         self.requests: Dict[str, Dict[str, Any]] = {}
         self.stats = {"posts": 0, "accepted": 0, "duplicates": 0, "rejected": 0, "faults_injected": 0}
@@ -128,6 +136,12 @@ class Inbox:
             return True
 
     def _save(self) -> None:
+        if self.retention_days > 0:
+            # The retention purge rewrites the file; this keeps a running receiver from undoing it.
+            cutoff = datetime.now(timezone.utc) - timedelta(days=self.retention_days)
+            self.requests = {
+                key: item for key, item in self.requests.items() if to_utc(item["received_at"]) >= cutoff
+            }
         private_dir(self.data_file.parent)
         tmp = self.data_file.with_name(self.data_file.name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
@@ -346,7 +360,9 @@ def main(argv: Optional[List[str]] = None) -> int:
               "requests", file=sys.stderr)
         return 2
     extra = {h.strip().lower() for h in envvars.text(os.environ, "BTS_RECEIVER_ALLOWED_HOSTS").split(",")}
-    inbox = Inbox(args.data_file, args.mode, args.faults)
+    inbox = Inbox(
+        args.data_file, args.mode, args.faults, envvars.whole(os.environ, "BTS_BOOKING_RETENTION_DAYS", 365)
+    )
     server = ReceiverServer(
         (args.host, args.port), inbox, args.secret, args.hang_s, token, LOCAL_HOSTS | (extra - {""})
     )
