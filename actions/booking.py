@@ -36,8 +36,6 @@ from actions.forms import (
     reset_events,
     slot_value,
 )
-from bts.booking.api import submit_request
-from bts.booking.records import StorageError
 from actions.validation import (
     ValidationResult,
     format_phone_for_display,
@@ -50,6 +48,8 @@ from actions.validation import (
     validate_phone,
     validate_reason,
 )
+from bts.booking.api import submit_request
+from bts.booking.records import StorageError
 
 logger = logging.getLogger(__name__)
 

@@ -22,9 +22,6 @@ from rasa_sdk.types import DomainDict
 from actions import config
 from actions.config import Clinic
 from actions.forms import SKIPPED, Question, Turn, ask_action, is_interruption, reset_events, slot_value
-from bts.booking.api import find_request, submit_request
-from bts.booking.records import StorageError
-from bts.booking.references import normalize_reference
 from actions.validation import (
     ValidationResult,
     format_phone_for_display,
@@ -34,6 +31,9 @@ from actions.validation import (
     validate_phone,
     validate_reason,
 )
+from bts.booking.api import find_request, submit_request
+from bts.booking.records import StorageError
+from bts.booking.references import normalize_reference
 
 logger = logging.getLogger(__name__)
 

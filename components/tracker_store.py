@@ -143,6 +143,8 @@ class RecentEventsSQLTrackerStore(SQLTrackerStore):
     `checkpoint_turns`.
     """
 
+    engine: sa.engine.Engine
+
     def __init__(
         self,
         *args: Any,
