@@ -101,6 +101,16 @@ def hook_settings(tmp_path: Path, url: str, **overrides: Any) -> Settings:
     return replace(base, **overrides)
 
 
+def wait_for(condition: Any, timeout_s: float = 5.0) -> bool:
+    """Polls `condition` until it holds or the deadline passes; returns whether it held."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def outbox_rows(store: Store) -> List[Dict[str, Any]]:
     with store.engine.connect() as conn:
         return [dict(r) for r in conn.execute(select(outbox).order_by(outbox.c.id)).mappings()]
@@ -474,9 +484,7 @@ def test_submit_never_holds_the_chat_much_longer_than_its_budget(tmp_path: Path)
         result, _ = store.submit("booking", "c1", DETAILS)
         elapsed = time.monotonic() - started
         assert result.stored and elapsed < 3.0
-        deadline = time.monotonic() + 5
-        while outbox_rows(store)[0]["last_error"] is None and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert wait_for(lambda: outbox_rows(store)[0]["last_error"] is not None)
         [row] = outbox_rows(store)
         assert row["state"] == "pending" and "timed out" in row["last_error"]
     finally:
@@ -489,8 +497,8 @@ def test_a_lost_answer_is_retried_and_dropped_as_a_repeat_by_the_receiver(tmp_pa
         store = Store(hook_settings(tmp_path, receiver.url))
         result, [outbox_id] = store.submit("booking", "c1", DETAILS, deliver_now=False)
         assert deliver_due(store).failed == 1
-        time.sleep(0.25)
-        assert deliver_due(store).delivered == 1
+        # Due again after the backoff (at most 0.2 s); nothing is delivered before that.
+        assert wait_for(lambda: deliver_due(store).delivered == 1)
         snapshot = receiver.inbox.snapshot()
         assert len(snapshot["requests"]) == 1 and snapshot["stats"]["duplicates"] == 1
         assert outbox_rows(store)[0]["attempts"] == 2
@@ -574,7 +582,8 @@ def test_deliveries_left_without_budget_go_back_to_the_worker_untried(tmp_path: 
         started = time.monotonic()
         store.submit("booking", "c1", DETAILS)
         assert time.monotonic() - started < 1.2
-        time.sleep(0.3)  # the webhook attempt times out in the background and records it
+        # The webhook attempt times out in the background and records it.
+        assert wait_for(lambda: outbox_rows(store)[0]["last_error"] is not None)
         webhook, mail = outbox_rows(store)
         assert webhook["channel"] == "webhook" and webhook["attempts"] == 1
         assert "timed out" in webhook["last_error"]
