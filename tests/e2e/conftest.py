@@ -24,6 +24,7 @@ RASA_PORT = int(os.environ.get("BTS_TEST_RASA_PORT", "5105"))
 ACTIONS_PORT = int(os.environ.get("BTS_TEST_ACTIONS_PORT", "5155"))
 RECEIVER_PORT = int(os.environ.get("BTS_TEST_RECEIVER_PORT", "5199"))
 WEBHOOK_SECRET = "e2e-test-secret"
+RECEIVER_TOKEN = "e2e-test-receiver-token"
 READY_TIMEOUT_S = 240
 
 
@@ -52,12 +53,14 @@ class Servers:
             "receiver",
             [sys.executable, "scripts/demo_receiver.py", "--port", str(RECEIVER_PORT),
              "--secret", WEBHOOK_SECRET, "--data-file", str(self.tmp / "received.json")],
+            env={"BTS_RECEIVER_TOKEN": RECEIVER_TOKEN, "BTS_PROFILE": ""},
         )
         self._wait(f"{self.receiver_url}/health", "receiver")
 
     def received(self) -> List[Dict[str, Any]]:
         """Requests the receiver accepted (each once), with their payloads."""
-        return requests.get(f"{self.receiver_url}/received", timeout=5).json()["requests"]
+        auth = {"Authorization": f"Bearer {RECEIVER_TOKEN}"}
+        return requests.get(f"{self.receiver_url}/received", headers=auth, timeout=5).json()["requests"]
 
     def start_actions(self) -> None:
         self.procs["actions"] = self._spawn(
