@@ -1,0 +1,1 @@
+"""Booking requests: storage, references, the spool, and delivery to the clinic (webhook, e-mail)."""
