@@ -47,32 +47,32 @@ $(CONSOLE_STAMP): console/requirements.txt console/requirements-test.txt console
 
 console-venv: $(CONSOLE_STAMP) ## Create the staff console's virtual environment (.venv-console)
 
-$(SPACY_MODEL): $(STAMP) data/spacy/entity_patterns.jsonl data/spacy/red_flag_rules.jsonl components/red_flags.py scripts/build_spacy_pipeline.py
+$(SPACY_MODEL): $(STAMP) data/spacy/entity_patterns.jsonl data/spacy/red_flag_rules.jsonl components/red_flags.py bts/dev/spacy_pipeline.py
 	@echo "==> Building the offline spaCy pipeline"
-	$(PY) scripts/build_spacy_pipeline.py
+	$(PY) -m bts.dev.spacy_pipeline
 
 spacy: $(SPACY_MODEL) ## Build the offline spaCy pipeline (blank en + lemmas + entity ruler)
 
 train: $(SPACY_MODEL) ## Train the assistant if data, config or domain changed
-	$(PY) scripts/train_if_needed.py
+	$(PY) -m bts.dev.train
 
 run: train $(CONSOLE_STAMP) widget ## Start the assistant, action server, worker, demo receiver, widget demo and staff console
 	@mkdir -p var
 	$(PY) -m bts.db upgrade
-	$(PY) scripts/run.py
+	$(PY) -m bts.dev.runner
 
 lint: $(STAMP) ## ruff and mypy
 	@echo "==> ruff and mypy"
-	$(PY) -m ruff check actions components scripts tests console widget deploy bts
-	$(PY) -m mypy actions components scripts deploy widget/serve.py widget/rasa_channel.py bts
+	$(PY) -m ruff check actions bts components scripts tests console widget deploy
+	$(PY) -m mypy actions bts components scripts deploy
 
 validate: $(STAMP) ## rasa data validate, failing on any warning
 	@echo "==> rasa data validate"
-	$(PY) scripts/validate_data.py
+	$(PY) -m bts.dev.validate
 
 unit: $(SPACY_MODEL) ## Unit tests of actions, components and scripts
 	@echo "==> Unit tests"
-	$(PY) -m pytest -q tests/actions tests/components tests/scripts tests/bts
+	$(PY) -m pytest -q tests/actions tests/bts tests/components tests/runtime tests/scripts
 
 faults: $(STAMP) ## Storage and delivery fault tests (real receiver and worker processes; SQLite and PostgreSQL)
 	@deploy/install.sh
@@ -81,11 +81,11 @@ faults: $(STAMP) ## Storage and delivery fault tests (real receiver and worker p
 
 nlu-eval: train ## Held-out NLU evaluation; fails below 0.95 accuracy / macro-F1
 	@echo "==> NLU held-out evaluation"
-	$(PY) scripts/evaluate_nlu.py
+	$(PY) -m bts.dev.evaluate_nlu
 
 stories: train ## Conversation tests (tests/test_stories.yml)
 	@echo "==> Conversation tests"
-	$(PY) scripts/test_stories.py
+	$(PY) -m bts.dev.stories
 
 safety: train ## Red-flag suite through the trained model
 	@echo "==> Red-flag suite"

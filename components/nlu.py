@@ -27,17 +27,8 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components import gc_freeze, message_gate, rasa_speedups
 from components.red_flags import find_red_flags
 from components.text import MAX_MESSAGE_CHARS, classify_text, truncate
-
-# Rasa imports this module when it loads the model, in every server that serves our assistant: the
-# place to fix Rasa's hot spots (see components/rasa_speedups.py) and to make each server work on
-# a few messages at a time, in arrival order (components/message_gate.py), and to keep full
-# garbage collections from walking the loaded model (components/gc_freeze.py).
-rasa_speedups.apply()
-message_gate.install()
-gc_freeze.freeze_after_load()
 
 RED_FLAG_INTENT = "red_flag"
 RED_FLAG_ENTITY = "red_flag"

@@ -1,31 +1,16 @@
-"""Plain-text checks shared by the NLU pipeline and the action server (standard library only)."""
+"""Plain-text checks shared by the NLU pipeline and the action server."""
 
 from __future__ import annotations
 
 import unicodedata
 from typing import Optional
 
-# Messages longer than this are cut before NLU; the full text is still kept in the tracker.
-# 1,000 characters is about 170 words, far more than a chat question needs, and it keeps
-# tokenising and featurising a pasted essay from slowing the server down.
-MAX_MESSAGE_CHARS = 1000
+from bts.runtime.channels import limits as _limits
 
-
-def truncate(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
-    """Cuts `text` to at most `limit` characters, at a word boundary where possible.
-
-    Args:
-        text: The message.
-        limit: Maximum length.
-
-    Returns:
-        The text itself if short enough, otherwise its first words.
-    """
-    if len(text) <= limit:
-        return text
-    cut = text[:limit]
-    space = cut.rfind(" ")
-    return cut[:space] if space > limit // 2 else cut
+# The channels cut messages to this length before Rasa stores them; `InputGuard` cuts again
+# before NLU for messages that arrive another way.
+MAX_MESSAGE_CHARS = _limits.MAX_MESSAGE_CHARS
+truncate = _limits.truncate
 
 
 def classify_text(text: Optional[str]) -> str:

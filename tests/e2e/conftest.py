@@ -1,12 +1,14 @@
 """Starts the real action server and Rasa server for end-to-end tests.
 
-The servers run on their own ports with a temporary tracker store, so tests neither disturb nor
-depend on a `make run` that may be going on at the same time.
+They start as in `make run` (`bts.runtime.server`, `bts.runtime.action_server` with a token), on
+their own ports with a temporary tracker store, so tests neither disturb nor depend on a
+`make run` that may be going on at the same time.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -18,13 +20,15 @@ from typing import Any, Dict, Iterator, List, Optional
 import pytest
 import requests
 
-from scripts.model_files import ROOT, current_model
+from bts.dev.model_files import ROOT, current_model
 
 RASA_PORT = int(os.environ.get("BTS_TEST_RASA_PORT", "5105"))
 ACTIONS_PORT = int(os.environ.get("BTS_TEST_ACTIONS_PORT", "5155"))
 RECEIVER_PORT = int(os.environ.get("BTS_TEST_RECEIVER_PORT", "5199"))
 WEBHOOK_SECRET = "e2e-test-secret"
 RECEIVER_TOKEN = "e2e-test-receiver-token"
+ACTION_TOKEN = secrets.token_urlsafe(32)
+SESSION_SECRET = secrets.token_urlsafe(48)
 READY_TIMEOUT_S = 240
 
 
@@ -46,6 +50,7 @@ class Servers:
             "BTS_WEBHOOK_URL": f"{self.receiver_url}/webhook",
             "BTS_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "BTS_SMTP_HOST": "",
+            "BTS_ACTION_TOKEN": ACTION_TOKEN,
         }
 
     def start_receiver(self) -> None:
@@ -65,7 +70,8 @@ class Servers:
     def start_actions(self) -> None:
         self.procs["actions"] = self._spawn(
             "actions",
-            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(ACTIONS_PORT)],
+            [sys.executable, "-m", "bts.runtime.action_server", "--host", "127.0.0.1",
+             "--port", str(ACTIONS_PORT)],
             env=self.actions_env,
         )
         self._wait(f"http://localhost:{ACTIONS_PORT}/health", "actions")
@@ -83,16 +89,20 @@ class Servers:
         endpoints = self.tmp / "endpoints.yml"
         endpoints.write_text(
             f'action_endpoint:\n  url: "http://localhost:{ACTIONS_PORT}/webhook"\n'
+            f"  headers:\n    X-BTS-Action-Token: ${{BTS_ACTION_TOKEN}}\n"
             f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{self.db}"\n'
         )
         command = [
-            sys.executable, "-m", "rasa", "run", "--model", str(model or current_model()),
+            sys.executable, "-m", "bts.runtime.server", "--model", str(model or current_model()),
             "--port", str(RASA_PORT), "--endpoints", str(endpoints),
             "--credentials", str(credentials),
         ]
         if cors:
             command += ["--cors", cors]
-        self.procs["rasa"] = self._spawn("rasa", command)
+        rasa_env = {"BTS_ACTION_TOKEN": ACTION_TOKEN, "BTS_SESSION_SECRET": SESSION_SECRET}
+        if cors:
+            rasa_env["BTS_ALLOWED_ORIGINS"] = cors
+        self.procs["rasa"] = self._spawn("rasa", command, env=rasa_env)
         self._wait(f"http://localhost:{RASA_PORT}/webhooks/rest/", "rasa")
 
     def send(self, sender: str, text: Any, timeout: float = 30) -> List[Dict[str, Any]]:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Serves the widget demo page and the built widget (standard library only).
 
-    python widget/serve.py [--port 8080] [--rasa-url http://localhost:5005] [--host 127.0.0.1]
+    python -m bts.widget_server [--port 8080] [--rasa-url http://localhost:5005] [--host 127.0.0.1]
 
 Routes:
     /                 the demo page of Border Therapy Services, with the widget embedded
@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
-HERE = Path(__file__).resolve().parent
+# The widget's own folder of the project (its build output and the demo page).
+HERE = Path(__file__).resolve().parents[1] / "widget"
 DIST = HERE / "dist"
 DEMO = HERE / "demo"
 

@@ -1,9 +1,7 @@
-"""Tests of components/rasa_speedups.py: action server replies are judged exactly as before."""
+"""Tests of the speed patches in bts/runtime/patches: Rasa's own answers, faster."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Dict
 
@@ -20,9 +18,7 @@ from rasa.shared.core.events import Event, SessionStarted, SlotSet, UserUttered,
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
-from components import rasa_speedups
-
-ROOT = Path(__file__).resolve().parents[2]
+from bts.runtime.patches import action_result, dask_graph, event_types
 
 VALID = [
     {"events": [], "responses": []},
@@ -50,7 +46,7 @@ def test_same_verdict_as_rasa(result: Dict[str, Any]) -> None:
         expected = None
     except jsonschema.ValidationError as error:
         expected = error.message
-    rasa_speedups.apply()
+    action_result.apply()
     if expected is None:
         assert _action()._validate_action_result(result) is True
     else:
@@ -60,24 +56,13 @@ def test_same_verdict_as_rasa(result: Dict[str, Any]) -> None:
         assert "Failed to validate Action server response" in raised.value.message
 
 
-def test_loading_our_pipeline_installs_it() -> None:
-    # A fresh interpreter, as when Rasa loads the model: importing the pipeline's module is enough.
-    code = (
-        "import components.nlu\n"
-        "from rasa.core.actions.action import RemoteAction\n"
-        "print(RemoteAction._validate_action_result.__module__)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "components.rasa_speedups"
-
-
 def test_event_classes_resolve_as_in_rasa() -> None:
-    rasa_speedups.apply()
-    assert rasa_speedups.RASA_RESOLVE_BY_TYPE is not rasa_speedups.resolve_event_type
+    event_types.apply()
+    assert event_types.RASA_RESOLVE_BY_TYPE is not event_types.resolve_event_type
     names = {cls.type_name for cls in all_subclasses(Event)}
     assert {"user", "bot", "action", "slot", "session_started", "active_loop"} <= names
     for name in sorted(names) * 2:  # the second round comes from the cache
-        assert Event.resolve_by_type(name) is rasa_speedups.RASA_RESOLVE_BY_TYPE(name)
+        assert Event.resolve_by_type(name) is event_types.RASA_RESOLVE_BY_TYPE(name)
     assert Event.resolve_by_type("topic") is None
     assert Event.resolve_by_type("nonsense", SlotSet) is SlotSet
     with pytest.raises(ValueError, match="Unknown event name 'nonsense'"):
@@ -85,7 +70,7 @@ def test_event_classes_resolve_as_in_rasa() -> None:
 
 
 def test_stored_events_come_back_the_same() -> None:
-    rasa_speedups.apply()
+    event_types.apply()
     events = [SlotSet("booking_name", "Ana"), SessionStarted(), UserUttered("hi", {"name": "greet"})]
     assert deserialise_events([e.as_dict() for e in events]) == events
 
@@ -128,13 +113,13 @@ def _runner(tmp_path: Path) -> DaskGraphRunner:
 
 
 def test_graph_runs_give_rasas_results_for_every_input_and_target(tmp_path: Path) -> None:
-    rasa_speedups.apply()
+    dask_graph.apply()
     runner = _runner(tmp_path)
-    assert DaskGraphRunner.run is rasa_speedups.run_graph
+    assert DaskGraphRunner.run is dask_graph.run_graph
     for message in (5, 6, 5):  # the graph is built once and reused; inputs do not leak between runs
         for targets in (None, ["sum"], ["sum", "one"], ["top"]):
             ours = runner.run({"__message__": message}, targets)
-            assert ours == rasa_speedups.RASA_GRAPH_RUN(runner, {"__message__": message}, targets)
+            assert ours == dask_graph.RASA_GRAPH_RUN(runner, {"__message__": message}, targets)
     assert runner.run({"__message__": 5}, ["top"]) == {"top": 1000 + 116 + 1 + 116}
     graphs = runner.__dict__["_bts_dask_graphs"]
     assert set(graphs) == {("top",), ("sum",), ("sum", "one")}

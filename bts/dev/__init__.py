@@ -1,0 +1,1 @@
+"""Developer tools behind `make`: model fingerprints, training, checks, the dev runner."""
