@@ -89,8 +89,8 @@ def clarification(parse_data: Dict[str, Any], in_form: bool = False) -> List[Tup
 
     Args:
         parse_data: `tracker.latest_message`.
-        in_form: True while a form waits for an answer: then only the emergency signs are
-            given (if any), and the form asks its question again.
+        in_form: True while a form waits for an answer: then a possible emergency gets only the
+            emergency signs, and the form asks its question again.
 
     Returns:
         (response name, topic keys) pairs, in the order they are sent.
@@ -98,7 +98,7 @@ def clarification(parse_data: Dict[str, Any], in_form: bool = False) -> List[Tup
     warning: List[Tuple[str, List[str]]] = (
         [("utter_fallback_emergency_signs", [])] if possible_red_flag(parse_data) else []
     )
-    if in_form:
+    if in_form and warning:
         return warning
     kind = classify_text(parse_data.get("text"))
     menu = list(topics.MENU)

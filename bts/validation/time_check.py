@@ -224,7 +224,8 @@ def _recurring(raw: str, request: Request, clinic: Clinic, lang: str) -> Validat
             first, last = open_requested[0], open_requested[-1]
             stretch = len(open_requested) >= 3 and last - first == len(open_requested) - 1
             phrase += " " + (listed if stretch else w.word("on_days", lang, days=listed))
-        key = "time_not_open" if spec is None and all(p in ("evening", "night") for p in parts) else "time_no_visits"
+        evening_only = spec is None and all(part in ("evening", "night") for part in parts)
+        key = "time_not_open" if evening_only else "time_no_visits"
         return fail(key, phrase=phrase, hours=_hours(clinic, lang))
     closes_list = [clinic.hours[WEEKDAYS[day]][1] for day in fitting_days]
     when = _summary_time(spec, parts, closes_list, lang) or w.word("any_time", lang)

@@ -28,7 +28,8 @@ def variation(name: str, lang: str = "en") -> Dict[str, Any]:
     """The variation Rasa picks for a conversation in `lang` (the Spanish one has a language condition)."""
     variations = all_responses()[name]
     for candidate in variations:
-        if any(c.get("name") == "language" and c.get("value") == lang for c in candidate.get("condition") or []):
+        conditions = candidate.get("condition") or []
+        if any(c.get("name") == "language" and c.get("value") == lang for c in conditions):
             return candidate
     return next(candidate for candidate in variations if not candidate.get("condition"))
 
@@ -47,4 +48,6 @@ def rendered(result: ValidationResult[Any], lang: str = "en") -> str:
 def said(message: Dict[str, Any], lang: str = "en") -> str:
     """What the patient reads for one message a custom action sent."""
     values = {k: v for k, v in message.items() if k not in ("response", "buttons", "template")}
-    return render(message["response"], lang, **values) if message.get("response") else str(message.get("text"))
+    if not message.get("response"):
+        return str(message.get("text"))
+    return render(message["response"], lang, **values)

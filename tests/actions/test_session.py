@@ -7,9 +7,9 @@ from typing import Any, Dict
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.session import ActionSessionStart, session_start_events
 from bts import clinic as clinic_file
 from bts.clinic import Clinic, parse_clinic
-from actions.session import ActionSessionStart, session_start_events
 from tests.conftest import make_tracker
 
 
