@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from bts.clinic import WEEKDAYS, Clinic, ClinicConfigError, load_clinic, parse_clinic
 from bts.clinic import current as clinic
-from bts.settings import PROJECT_ROOT, Settings, SettingsError, settings
+from bts.settings import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_SPOOL_FILE,
+    PROJECT_ROOT,
+    Settings,
+    SettingsError,
+    settings,
+)
 
 __all__ = [
+    "DEFAULT_DATABASE_URL",
+    "DEFAULT_SPOOL_FILE",
     "PROJECT_ROOT",
     "WEEKDAYS",
     "Clinic",

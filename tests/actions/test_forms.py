@@ -6,6 +6,7 @@ import pytest
 
 from actions.forms import (
     Turn,
+    Validator,
     ask_action,
     find_email,
     find_name,
@@ -37,7 +38,7 @@ from bts.validation import validate_name, validate_phone
         (Turn("talk to a person", "request_handoff", 0.9), validate_phone, False, True),
     ],
 )
-def test_is_interruption(turn: Turn, validator, free_text: bool, expected: bool) -> None:  # type: ignore[no-untyped-def]
+def test_is_interruption(turn: Turn, validator: Validator, free_text: bool, expected: bool) -> None:
     assert is_interruption(turn, validator, free_text=free_text) is expected
 
 

@@ -48,7 +48,8 @@ def test_intent_buttons_name_intents_of_the_domain() -> None:
     for key in TOPICS:
         if not key.startswith("faq/"):
             for lang in ("en", "es"):
-                assert button(key, DOMAIN, lang) == {**button(key, DOMAIN, lang), "payload": f"/{key}"}
+                offered = button(key, DOMAIN, lang)
+                assert offered is not None and offered["payload"] == f"/{key}"
             assert key in intents
 
 

@@ -81,7 +81,7 @@ def test_spanish_email_skips(text: str) -> None:
 )
 def test_spanish_preferred_times(text: str, summary: str) -> None:
     result = parse_preferred_time(text, CLINIC, NOW, "es")
-    assert result.ok, rendered(result, "es")
+    assert result.ok and result.value is not None, rendered(result, "es")
     assert result.value["summary"] == summary
     assert result.value["raw"] == text
 
