@@ -20,7 +20,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 # Responses that custom actions speak (`utter_message(response=...)`): Rasa's validator only sees
 # responses named in stories and rules, and calls these unused.
-SPOKEN_BY_ACTIONS = ("booking.yml", "clinic.yml", "fallback.yml", "handoff.yml", "topics.yml", "validation.yml")
+SPOKEN_BY_ACTIONS = (
+    "booking.yml", "clinic.yml", "fallback.yml", "handoff.yml", "topics.yml", "validation.yml"
+)
 UNUSED = re.compile(r"The utterance '([^']+)' is not used in any story or rule")
 
 
