@@ -6,6 +6,7 @@ joined with "and" or "y") are made here, so that they match the conversation's l
 
 from __future__ import annotations
 
+import re
 from datetime import date, time
 from typing import Dict, List, Sequence, Tuple
 
@@ -71,7 +72,9 @@ def language_of(value: object) -> str:
 
 def word(key: str, lang: str, **values: str) -> str:
     """One of the joining words or phrases above, with its blanks filled."""
-    return _WORDS[language_of(lang)][key].format(**values)
+    text = _WORDS[language_of(lang)][key].format(**values)
+    # Spanish says "a la 1", "a las 3".
+    return re.sub(r"\blas (1(?::\d\d)? )", r"la \1", text) if language_of(lang) == "es" else text
 
 
 def day_name(index: int, lang: str, plural: bool = False) -> str:

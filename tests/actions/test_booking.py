@@ -252,3 +252,21 @@ async def test_form_rejects_a_question_so_rules_can_answer_it(use_clinic: Clinic
     events = await ValidateBookingForm().run(dispatcher, current, {"forms": {}, "slots": {}})
     assert [e for e in events if e["name"] != "requested_slot"] == []
     assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize(
+    "answer, lang, intent, cancelled",
+    [("Yes, stop", "en", "stop", True), ("No, continue", "en", "deny", False),
+     ("Sí, quiero parar", "es", "inform", True), ("No, quiero seguir", "es", "inform", False)],
+)
+async def test_the_answer_to_do_you_want_to_stop(
+    use_clinic: Clinic, answer: str, lang: str, intent: str, cancelled: bool
+) -> None:
+    current = tracker({**SLOTS, "booking_stop_asked": True}, answer, "booking_time", intent, lang)
+    dispatcher = CollectingDispatcher()
+    events = await ValidateBookingForm().run(dispatcher, current, {"forms": {}, "slots": {}})
+    slots = {e["name"]: e["value"] for e in events}
+    assert slots.get("booking_cancelled", False) is cancelled and slots["booking_stop_asked"] is False
+    if not cancelled:
+        assert said(dispatcher.messages[0], lang) in ("Okay, let's go on with your booking request.",
+                                                      "Muy bien, sigamos con su solicitud de cita.")
