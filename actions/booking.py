@@ -266,6 +266,9 @@ class ValidateBookingForm(TableForm):
             decision = self.summary_decision(dispatcher, tracker)
             if not decision:
                 return events
+            # "no, my number is ..." at the summary: the new number was just read, keep it.
+            given = {event["name"] for event in events}
+            decision = {slot: value for slot, value in decision.items() if slot not in given}
             events += [SlotSet(slot, value) for slot, value in decision.items()]
             tracker.slots.update(decision)
             return events

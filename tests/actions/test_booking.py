@@ -270,3 +270,12 @@ async def test_the_answer_to_do_you_want_to_stop(
     if not cancelled:
         assert said(dispatcher.messages[0], lang) in ("Okay, let's go on with your booking request.",
                                                       "Muy bien, sigamos con su solicitud de cita.")
+
+
+async def test_a_correction_at_the_summary_keeps_the_new_value(use_clinic: Clinic) -> None:
+    current = tracker(SLOTS, "no, mi número es 575 555 0199", "booking_confirmed", "deny", "es")
+    dispatcher = CollectingDispatcher()
+    events = await ValidateBookingForm().run(dispatcher, current, {"forms": {}, "slots": {}})
+    slots = {e["name"]: e["value"] for e in events}
+    assert slots["booking_phone"] == "+15755550199" and slots["booking_confirmed"] is None
+    assert slots["requested_slot"] == "booking_confirmed"  # back to the summary
