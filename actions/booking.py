@@ -1,10 +1,10 @@
 """Booking requests: `booking_form`, its summary and confirmation, and durable submission.
 
 The form asks one thing at a time; the patient can correct any detail at any time ("actually my
-number is ..."), or at the summary ("change the phone"), and is then brought back to the summary.
-A confirmed request is stored and passed to the clinic through the outbox (actions/store.py);
-the patient gets a reference to quote. The assistant never says an appointment is booked: the
-front desk confirms it.
+number is ...", "no, mi número es ..."), or at the summary ("change the phone"), and is then brought
+back to the summary. A confirmed request is checked again field by field, stored and passed to the
+clinic through the outbox; the patient gets a reference to quote. The assistant never says an
+appointment is booked: the front desk confirms it.
 """
 
 from __future__ import annotations
@@ -12,33 +12,37 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import Any, Dict, List, Optional
+from typing import Any, ClassVar, Dict, FrozenSet, List, Optional
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import config
-from actions.config import Clinic
+from actions.display import display, plain
+from actions.display import word as label
 from actions.forms import (
     ALWAYS_INTERRUPT,
     INTERRUPT_CONFIDENCE,
     SKIPPED,
-    Question,
+    TableForm,
     Turn,
+    Validator,
     ask_action,
     find_email,
     find_name,
     find_phone,
     is_interruption,
+    language,
     mentioned_field,
     reset_events,
-    slot_value,
 )
-from actions.validation import (
-    ValidationResult,
-    format_phone_for_display,
+from bts.booking.api import submit_request
+from bts.booking.records import StorageError
+from actions.submission import SUBMITTED, recheck
+from bts import clinic as clinic_file
+from bts.clinic import Clinic
+from bts.validation import (
     parse_consent,
     parse_patient_type,
     parse_preferred_time,
@@ -48,8 +52,6 @@ from actions.validation import (
     validate_phone,
     validate_reason,
 )
-from bts.booking.api import submit_request
-from bts.booking.records import StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -63,26 +65,19 @@ FIELDS = [
     "booking_insurance",
 ]
 CONTROL_SLOTS = ["booking_confirmed", "booking_edit", "booking_stop_asked", "booking_cancelled"]
-LABELS = {
-    "booking_name": "Name",
-    "booking_phone": "Phone",
-    "booking_email": "E-mail",
-    "booking_time": "Preferred time",
-    "booking_reason": "Reason for the visit",
-    "booking_patient_type": "New or returning",
-    "booking_insurance": "Insurance",
-}
-# Words a patient uses to name a field: "change the phone", "my email is wrong".
+# Words a patient uses to name a field: "change the phone", "mi correo está mal".
 FIELD_WORDS = {
-    "booking_phone": ("phone", "number", "cell", "mobile"),
-    "booking_email": ("email", "e-mail", "mail"),
-    "booking_name": ("name",),
-    "booking_time": ("time", "day", "date", "when", "schedule", "times"),
-    "booking_reason": ("reason",),
-    "booking_patient_type": ("returning", "new patient", "patient type"),
-    "booking_insurance": ("insurance", "medicare", "pay", "payment", "self-pay", "insurer"),
+    "booking_phone": ("phone", "number", "cell", "mobile", "teléfono", "telefono", "número", "numero",
+                      "celular"),
+    "booking_email": ("email", "e-mail", "mail", "correo"),
+    "booking_name": ("name", "nombre"),
+    "booking_time": ("time", "day", "date", "when", "schedule", "times", "horario", "hora", "día", "fecha"),
+    "booking_reason": ("reason", "motivo", "razón", "razon"),
+    "booking_patient_type": ("returning", "new patient", "patient type", "nuevo", "de regreso"),
+    "booking_insurance": ("insurance", "medicare", "pay", "payment", "self-pay", "insurer", "seguro",
+                          "aseguranza", "pago"),
 }
-FREE_TEXT = {"booking_name", "booking_reason"}
+FREE_TEXT = frozenset({"booking_name", "booking_reason"})
 SCIATICA_TOPICS = {
     "faq/what_is_sciatica",
     "faq/symptoms",
@@ -97,58 +92,22 @@ SCIATICA_TOPICS = {
     "faq/soft_tissue_mobilization",
     "faq/low_impact_exercise",
 }
+# The pre-filled reason is stored for the front desk, so it stays the same word in both languages.
 SCIATICA_REASON = "Sciatica"
+_CHANGE_WORDS = ("change", "wrong", "fix", "edit", "not right", "cambiar", "cambio", "mal", "corregir")
+_NO_CONTACT_WORDS = ("contact", "call", "llamen", "llame", "contacten", "llamar")
 
-# The form's questions, one action each (see `actions.forms.ask_action`).
-QUESTIONS: Dict[str, Question] = {
-    "booking_name": (
-        "I'll take a few details and pass your booking request to our front desk, who will call you "
-        "to confirm a time. What's your full name?",
-        [{"title": "Stop", "payload": "/stop"}],
-    ),
-    "booking_phone": ("What phone number can our front desk call you on?", []),
-    "booking_email": (
-        "What's your e-mail address? This is optional.",
-        [{"title": "Skip", "payload": "skip"}],
-    ),
-    "booking_time": (
-        'Which days and times suit you best? For example "weekday mornings" or "next Tuesday after 3".',
-        [
-            {"title": "Weekday mornings", "payload": "weekday mornings"},
-            {"title": "Weekday afternoons", "payload": "weekday afternoons"},
-            {"title": "Any time", "payload": "any time"},
-        ],
-    ),
-    "booking_reason": ("What is the main reason for your visit?", []),
-    "booking_patient_type": (
-        "Are you a new or a returning patient?",
-        [
-            {"title": "New patient", "payload": "new patient"},
-            {"title": "Returning patient", "payload": "returning patient"},
-        ],
-    ),
-    "booking_insurance": (
-        "How will you pay? Type the name of your insurance, or pick one:",
-        [
-            {"title": "Medicare", "payload": "Medicare"},
-            {"title": "Self-pay", "payload": "self-pay"},
-            {"title": "Skip", "payload": "skip"},
-        ],
-    ),
-}
 # While "do you want to stop?" waits for an answer, the form stays quiet.
-ASK_ACTIONS = [
-    ask_action(slot, question, quiet_when="booking_stop_asked") for slot, question in QUESTIONS.items()
-]
+ASK_ACTIONS = [ask_action(slot, quiet_when="booking_stop_asked") for slot in FIELDS]
 
 
-def validators(clinic: Clinic, now: datetime) -> Dict[str, Any]:
-    """The validator of each field, bound to the clinic and the current time."""
+def validators(clinic: Clinic, now: datetime, lang: str = "en") -> Dict[str, Validator]:
+    """The validator of each field, bound to the clinic, the current time and the language."""
     return {
         "booking_name": validate_name,
         "booking_phone": validate_phone,
         "booking_email": validate_email,
-        "booking_time": lambda text: parse_preferred_time(text, clinic, now),
+        "booking_time": lambda text: parse_preferred_time(text, clinic, now, lang),
         "booking_reason": validate_reason,
         "booking_patient_type": parse_patient_type,
         "booking_insurance": lambda text: validate_insurance(text, clinic.insurers),
@@ -164,7 +123,7 @@ def talked_about_sciatica(events: List[Dict[str, Any]]) -> bool:
             and the form asks for the reason instead.
 
     Returns:
-        True if the patient mentioned sciatica or asked a sciatica FAQ in this session.
+        True if the patient mentioned sciatica ("ciática") or asked a sciatica FAQ in this session.
     """
     session: List[Dict[str, Any]] = []
     for event in events:
@@ -174,7 +133,8 @@ def talked_about_sciatica(events: List[Dict[str, Any]]) -> bool:
             session.append(event)
     for event in session:
         parse = event.get("parse_data") or {}
-        if "sciatic" in str(event.get("text") or "").lower():
+        text = str(event.get("text") or "").lower()
+        if "sciatic" in text or "ciátic" in text or "ciatic" in text:
             return True
         selected = ((parse.get("response_selector") or {}).get("faq") or {}).get("response") or {}
         if selected.get("intent_response_key") in SCIATICA_TOPICS:
@@ -182,47 +142,19 @@ def talked_about_sciatica(events: List[Dict[str, Any]]) -> bool:
     return False
 
 
-def display(slot: str, value: Any) -> str:
-    """How a stored value reads in the summary."""
-    if value in (None, SKIPPED):
-        return "none"
-    if slot == "booking_phone":
-        return format_phone_for_display(value)
-    if slot == "booking_time" and isinstance(value, dict):
-        return f"{value.get('summary')} (you wrote: \"{value.get('raw')}\")"
-    if slot == "booking_patient_type":
-        return "New patient" if value == "new" else "Returning patient"
-    if slot == "booking_insurance":
-        return {"medicare": "Medicare", "self-pay": "Self-pay"}.get(value, value)
-    return str(value)
-
-
-def summary_text(slots: Dict[str, Any]) -> str:
-    """The summary the patient confirms before anything is sent.
-
-    Args:
-        slots: Current slot values.
-
-    Returns:
-        One line per field, then the confirmation question including consent to be contacted.
-    """
-    lines = ["Please check your booking request:"]
-    lines += [f"{LABELS[slot]}: {display(slot, slots.get(slot))}" for slot in FIELDS]
-    phone = display("booking_phone", slots.get("booking_phone"))
-    lines.append(
-        f"Is this right, and may our front desk contact you at {phone} about this request?"
-    )
-    return "\n".join(lines)
-
-
-SUMMARY_BUTTONS = [
-    {"title": "Yes, send it", "payload": "Yes, send it"},
-    {"title": "Change something", "payload": "Change something"},
-    {"title": "No, don't contact me", "payload": "No, don't contact me"},
-]
-EDIT_BUTTONS = [
-    {"title": LABELS[slot], "payload": f"Change the {LABELS[slot].lower()}"} for slot in FIELDS
-]
+def summary_values(slots: Dict[str, Any], lang: str) -> Dict[str, str]:
+    """The values of `utter_booking_summary`: every field as it reads, the patient's text made plain."""
+    when = slots.get("booking_time")
+    return {
+        "name": display("booking_name", slots.get("booking_name"), lang),
+        "phone": display("booking_phone", slots.get("booking_phone"), lang),
+        "email": display("booking_email", slots.get("booking_email"), lang),
+        "when": display("booking_time", when, lang),
+        "when_raw": plain(when.get("raw") if isinstance(when, dict) else ""),
+        "reason": display("booking_reason", slots.get("booking_reason"), lang),
+        "patient_type": display("booking_patient_type", slots.get("booking_patient_type"), lang),
+        "insurance": display("booking_insurance", slots.get("booking_insurance"), lang),
+    }
 
 
 def confirmation_outcome(text: str) -> Dict[str, Any]:
@@ -243,14 +175,14 @@ def confirmation_outcome(text: str) -> Dict[str, Any]:
     if consent.ok and consent.value is True:
         return {"booking_confirmed": True, "booking_edit": False}
     lowered = text.lower()
-    if consent.ok and consent.value is False and ("contact" in lowered or "call" in lowered):
+    if consent.ok and consent.value is False and any(word in lowered for word in _NO_CONTACT_WORDS):
         return {"booking_confirmed": False, "booking_edit": False}
-    if consent.ok or any(word in lowered for word in ("change", "wrong", "fix", "edit", "not right")):
+    if consent.ok or any(word in lowered for word in _CHANGE_WORDS):
         return {"booking_confirmed": None, "booking_edit": True}
     return {}
 
 
-def booking_details(slots: Dict[str, Any]) -> Dict[str, Any]:
+def booking_details(slots: Dict[str, Any], lang: str = "en") -> Dict[str, Any]:
     """The request as stored and sent to the clinic (see docs/booking-integration.md)."""
     time_value = slots.get("booking_time") or {}
     email = slots.get("booking_email")
@@ -264,7 +196,8 @@ def booking_details(slots: Dict[str, Any]) -> Dict[str, Any]:
         "preferred_time_summary": time_value.get("summary"),
         "reason": slots.get("booking_reason"),
         "patient_type": slots.get("booking_patient_type"),
-        "insurance": None if insurance in (None, SKIPPED) else display("booking_insurance", insurance),
+        "insurance": None if insurance in (None, SKIPPED) else display("booking_insurance", insurance, "en"),
+        "language": lang,
         "consent": True,
     }
 
@@ -284,11 +217,18 @@ class ActionPrepareBooking(Action):
         return events
 
 
-class ValidateBookingForm(FormValidationAction):
-    """Extracts and validates the booking form's answers, corrections and summary decisions."""
+class ValidateBookingForm(TableForm):
+    """Reads and checks the booking form's answers, corrections and summary decisions."""
+
+    fields: ClassVar[List[str]] = FIELDS
+    free_text: ClassVar[FrozenSet[str]] = FREE_TEXT
+    control_slots: ClassVar[List[str]] = CONTROL_SLOTS
 
     def name(self) -> str:
         return "validate_booking_form"
+
+    def validators(self, clinic: Clinic, now: datetime, lang: str) -> Dict[str, Validator]:
+        return validators(clinic, now, lang)
 
     async def required_slots(
         self,
@@ -301,40 +241,42 @@ class ValidateBookingForm(FormValidationAction):
             return []  # the patient confirmed stopping: the form ends, nothing is sent
         return FIELDS + ["booking_confirmed"]
 
+    def in_passing(self, slot: str, turn: Turn, tracker: Tracker) -> Optional[str]:
+        finders = {"booking_phone": find_phone, "booking_email": find_email, "booking_name": find_name}
+        finder = finders.get(slot)
+        return finder(turn.text) if finder else None
+
+    def accepted(
+        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Dict[str, Any]:
+        if tracker.get_slot("requested_slot") not in (slot, None):
+            lang = language(tracker)
+            dispatcher.utter_message(
+                response="utter_booking_changed", field=label(slot, lang), value=display(slot, value, lang)
+            )
+        return {slot: value}
+
     async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[str, Any]]:
         # The answer to "do you want to stop?" is that turn's whole meaning: no field may take it.
         if tracker.get_slot("booking_stop_asked"):
-            decision = await self.extract_booking_stop_asked(dispatcher, tracker, domain)
+            decision = self.stop_decision(dispatcher, tracker)
+        else:
+            events = await super().get_extraction_events(dispatcher, tracker, domain)
+            decision = self.summary_decision(dispatcher, tracker)
+            if not decision:
+                return events
+            # "no, my number is ..." at the summary: the new number was just read, keep it.
+            given = {event["name"] for event in events}
+            decision = {slot: value for slot, value in decision.items() if slot not in given}
+            events += [SlotSet(slot, value) for slot, value in decision.items()]
             tracker.slots.update(decision)
-            return [SlotSet(slot, value) for slot, value in decision.items()]
-        return await super().get_extraction_events(dispatcher, tracker, domain)
+            return events
+        tracker.slots.update(decision)
+        return [SlotSet(slot, value) for slot, value in decision.items()]
 
-    async def get_validation_events(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[str, Any]]:
-        # The SDK only returns required slots; the control slots must reach Rasa too.
-        control = {k: v for k, v in tracker.slots_to_validate().items() if k in CONTROL_SLOTS}
-        events = await super().get_validation_events(dispatcher, tracker, domain)
-        return events + [SlotSet(slot, value) for slot, value in control.items()]
-
-    def _requested(self, tracker: Tracker) -> Optional[str]:
-        return tracker.get_slot("requested_slot")
-
-    def _answer(self, tracker: Tracker, slot: str, clinic: Clinic) -> Optional[str]:
-        """The message text if it answers `slot`, None if the form is interrupted."""
-        if self._requested(tracker) != slot:
-            return None
-        turn = Turn.from_latest_message(tracker.latest_message)
-        validator = validators(clinic, datetime.now(clinic.tz)).get(slot)
-        if is_interruption(turn, validator, free_text=slot in FREE_TEXT):
-            return None
-        return turn.text
-
-    async def extract_booking_stop_asked(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
+    def stop_decision(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[str, Any]:
         """Answer to "do you want to stop?": yes ends the form, no goes on."""
         turn = Turn.from_latest_message(tracker.latest_message)
         if turn.intent == "red_flag":
@@ -342,78 +284,12 @@ class ValidateBookingForm(FormValidationAction):
         answer = parse_consent(turn.text)
         if turn.intent in ("affirm", "stop") or (answer.ok and answer.value is True):
             return {"booking_stop_asked": False, "booking_cancelled": True}
-        dispatcher.utter_message(text="Okay, let's go on with your booking request.")
+        dispatcher.utter_message(response="utter_booking_go_on")
         return {"booking_stop_asked": False}
 
-    async def _extract_field(
-        self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
-    ) -> Dict[str, Any]:
-        clinic = config.clinic()
-        text = self._answer(tracker, slot, clinic)
-        if text is not None:
-            return {slot: text}
-        if self._requested(tracker) in (None, slot):
-            return {}
-        # Not the question being asked: a correction or an early answer in passing.
-        turn = Turn.from_latest_message(tracker.latest_message)
-        if turn.intent == "red_flag":
-            return {}
-        found = {
-            "booking_phone": find_phone,
-            "booking_email": find_email,
-            "booking_name": find_name,
-        }.get(slot, lambda _text: None)(turn.text)
-        if found and validators(clinic, datetime.now(clinic.tz))[slot](found).ok:
-            return {slot: found}
-        return {}
-
-    async def extract_booking_name(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        """Name, asked or corrected ("my name is ...")."""
-        return await self._extract_field("booking_name", dispatcher, tracker)
-
-    async def extract_booking_phone(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        """Phone, asked or corrected (any US number in a message)."""
-        return await self._extract_field("booking_phone", dispatcher, tracker)
-
-    async def extract_booking_email(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        """E-mail, asked or corrected (any address in a message)."""
-        return await self._extract_field("booking_email", dispatcher, tracker)
-
-    async def extract_booking_time(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        """Preferred days and times."""
-        return await self._extract_field("booking_time", dispatcher, tracker)
-
-    async def extract_booking_reason(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        """Reason for the visit."""
-        return await self._extract_field("booking_reason", dispatcher, tracker)
-
-    async def extract_booking_patient_type(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        """New or returning patient."""
-        return await self._extract_field("booking_patient_type", dispatcher, tracker)
-
-    async def extract_booking_insurance(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        """Insurance, Medicare, self-pay, or skipped."""
-        return await self._extract_field("booking_insurance", dispatcher, tracker)
-
-    async def extract_booking_confirmed(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
+    def summary_decision(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[str, Any]:
         """The answer to the summary (or to the list of fields to change)."""
-        if self._requested(tracker) != "booking_confirmed":
+        if tracker.get_slot("requested_slot") != "booking_confirmed":
             return {}
         turn = Turn.from_latest_message(tracker.latest_message)
         if turn.intent in ALWAYS_INTERRUPT and turn.confidence >= INTERRUPT_CONFIDENCE:
@@ -423,78 +299,9 @@ class ValidateBookingForm(FormValidationAction):
         if not outcome and is_interruption(turn):
             return {}
         if not outcome:
-            dispatcher.utter_message(
-                text="Sorry, I didn't get that. Tap \"Yes, send it\" if everything is right, or "
-                "tell me what to change."
-            )
+            dispatcher.utter_message(response="utter_booking_unclear")
             return {"booking_confirmed": None}
         return outcome
-
-    def _validated(
-        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
-    ) -> Dict[str, Any]:
-        if value is None or not isinstance(value, str):
-            return {slot: value}
-        clinic = config.clinic()
-        result: ValidationResult[Any] = validators(clinic, datetime.now(clinic.tz))[slot](value)
-        if not result.ok:
-            dispatcher.utter_message(text=result.message)
-            return {slot: None}
-        corrected = self._requested(tracker) not in (slot, None) and tracker.get_slot(slot) is not None
-        stored = slot_value(result)
-        if corrected:
-            dispatcher.utter_message(
-                text=f"Thanks, I've changed your {LABELS[slot].lower()} to {display(slot, stored)}."
-            )
-        return {slot: stored}
-
-    async def validate_booking_confirmed(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        """The decision was read in `extract_booking_confirmed`; nothing more to check."""
-        return {"booking_confirmed": value}
-
-    async def validate_booking_name(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        """Checks the name."""
-        return self._validated("booking_name", value, dispatcher, tracker)
-
-    async def validate_booking_phone(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        """Normalises the phone to E.164."""
-        return self._validated("booking_phone", value, dispatcher, tracker)
-
-    async def validate_booking_email(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        """Checks the e-mail; "skip" is fine."""
-        return self._validated("booking_email", value, dispatcher, tracker)
-
-    async def validate_booking_time(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        """Parses the preferred time in clinic time; past or closed times are explained."""
-        return self._validated("booking_time", value, dispatcher, tracker)
-
-    async def validate_booking_reason(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        """Checks the reason."""
-        return self._validated("booking_reason", value, dispatcher, tracker)
-
-    async def validate_booking_patient_type(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        """Reads new or returning."""
-        return self._validated("booking_patient_type", value, dispatcher, tracker)
-
-    async def validate_booking_insurance(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        """Reads the insurance answer."""
-        return self._validated("booking_insurance", value, dispatcher, tracker)
 
 
 class ActionAskBookingConfirmed(Action):
@@ -509,9 +316,11 @@ class ActionAskBookingConfirmed(Action):
         if tracker.get_slot("booking_stop_asked"):
             return []
         if tracker.get_slot("booking_edit"):
-            dispatcher.utter_message(text="What would you like to change?", buttons=EDIT_BUTTONS)
+            dispatcher.utter_message(response="utter_booking_edit")
         else:
-            dispatcher.utter_message(text=summary_text(tracker.slots), buttons=SUMMARY_BUTTONS)
+            dispatcher.utter_message(
+                response="utter_booking_summary", **summary_values(tracker.slots, language(tracker))
+            )
         return []
 
 
@@ -524,18 +333,12 @@ class ActionConfirmStopBooking(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[str, Any]]:
-        dispatcher.utter_message(
-            text="Do you want to stop your booking request? Nothing has been sent yet.",
-            buttons=[
-                {"title": "Yes, stop", "payload": "Yes, stop"},
-                {"title": "No, continue", "payload": "No, continue"},
-            ],
-        )
+        dispatcher.utter_message(response="utter_booking_confirm_stop")
         return [SlotSet("booking_stop_asked", True)]
 
 
 class ActionSubmitBooking(Action):
-    """Stores a confirmed request durably, passes it to the clinic and gives the reference."""
+    """Checks a confirmed request again, stores it durably, passes it on and gives the reference."""
 
     def name(self) -> str:
         return "action_submit_booking"
@@ -543,36 +346,32 @@ class ActionSubmitBooking(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[str, Any]]:
-        clinic = config.clinic()
-        later = (
-            f'To book later, just say "book an appointment", or call us at {clinic.phone}.'
-        )
+        clinic = clinic_file.current()
+        lang = language(tracker)
+        done = reset_events(FIELDS + CONTROL_SLOTS)
         if tracker.get_slot("booking_cancelled"):
-            dispatcher.utter_message(text=f"Okay, I've stopped. Nothing was sent. {later}")
-            return reset_events(FIELDS + CONTROL_SLOTS)
+            dispatcher.utter_message(response="utter_booking_stopped", phone=clinic.phone)
+            return done
         if tracker.get_slot("booking_confirmed") is not True:
-            dispatcher.utter_message(
-                text=f"Okay. Without your OK to be contacted I can't pass on the request, so "
-                f"nothing was sent. {later}"
-            )
-            return reset_events(FIELDS + CONTROL_SLOTS)
-        details = booking_details(tracker.slots)
+            dispatcher.utter_message(response="utter_booking_no_consent", phone=clinic.phone)
+            return done
+        # Slots can be forged by whoever reaches the action server: never store what was not checked here.
+        slots, refused = recheck(tracker.slots, validators(clinic, datetime.now(clinic.tz), lang), FIELDS)
+        if refused:
+            names = ", ".join(label(slot, lang) for slot in refused)
+            dispatcher.utter_message(response="utter_booking_refused", fields=names, phone=clinic.phone)
+            return done
+        details = booking_details(slots, lang)
         try:
             result = await asyncio.to_thread(submit_request, "booking", tracker.sender_id, details)
         except StorageError:
             logger.exception("booking request could not be stored or spooled")
-            dispatcher.utter_message(
-                text="I'm sorry, I couldn't save your request because of a problem on our side. "
-                f"Please call us at {clinic.phone}, or try again in a few minutes by tapping "
-                "\"Send again\".",
-                buttons=[{"title": "Send again", "payload": "Yes, send it"}],
-            )
+            dispatcher.utter_message(response="utter_booking_save_failed", phone=clinic.phone)
             return [SlotSet("booking_confirmed", None)]
-        name = str(details["name"]).split()[0]
+        first_name = plain(str(details["name"]).split()[0])
         dispatcher.utter_message(
-            text=f"Thank you, {name}. Your booking request is on its way to our front desk. Your "
-            f"reference is {result.reference}. The front desk will call you within one business "
-            f"day to confirm a time; your appointment is booked only once they confirm it. If you "
-            f"need us sooner, call {clinic.phone}."
+            response="utter_booking_submitted", first_name=first_name, reference=result.reference,
+            phone=clinic.phone,
         )
-        return [SlotSet("booking_reference", result.reference)] + reset_events(FIELDS + CONTROL_SLOTS)
+        dispatcher.utter_message(json_message=SUBMITTED)
+        return [SlotSet("booking_reference", result.reference)] + done

@@ -1,8 +1,9 @@
 """Handoff to a person (callback requests) and reschedule / cancel requests.
 
-Both are stored and delivered through the same durable path as bookings (actions/store.py). The
-assistant never says an appointment was moved or cancelled: it passes the request on, and the
-front desk confirms.
+Both are checked again, stored and delivered through the same durable path as bookings. The assistant
+never says an appointment was moved or cancelled: it passes the request on, and the front desk confirms.
+It never says whether a booking reference exists either: the same questions are asked and the same
+reply given for any reference, and the front desk looks it up.
 """
 
 from __future__ import annotations
@@ -10,75 +11,50 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from abc import ABC, abstractmethod
 from datetime import datetime
-from typing import Any, Dict, List, Optional
+from typing import Any, ClassVar, Dict, FrozenSet, List, Optional
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import config
-from actions.config import Clinic
-from actions.forms import SKIPPED, Question, Turn, ask_action, is_interruption, reset_events, slot_value
-from actions.validation import (
+from actions.display import display
+from actions.display import word as label
+from actions.forms import SKIPPED, TableForm, Validator, ask_action, language, reset_events
+from bts.booking.api import submit_request
+from bts.booking.records import StorageError
+from bts.booking.references import normalize_reference
+from actions.submission import SUBMITTED, recheck
+from bts import clinic as clinic_file
+from bts.clinic import Clinic
+from bts.validation import (
     ValidationResult,
-    format_phone_for_display,
-    opening_hours_text,
     parse_preferred_time,
     validate_name,
     validate_phone,
     validate_reason,
 )
-from bts.booking.api import find_request, submit_request
-from bts.booking.records import StorageError
-from bts.booking.references import normalize_reference
+from bts.validation.result import fail, ok
+from bts.validation.words import opening_hours_text
 
 logger = logging.getLogger(__name__)
 
 CALLBACK_SLOTS = ["callback_name", "callback_phone", "callback_time", "callback_reason"]
 CHANGE_SLOTS = ["change_reference", "change_type", "change_name", "change_phone", "change_time"]
 CHANGE_CONTROL = ["change_reference_found"]
-QUESTIONS: Dict[str, Question] = {
-    "callback_name": ("What's your full name?", []),
-    "callback_phone": ("What number should we call?", []),
-    "callback_time": (
-        'When is a good time to call you? For example "weekday afternoons" or "tomorrow morning".',
-        [
-            {"title": "Any time", "payload": "any time"},
-            {"title": "Mornings", "payload": "weekday mornings"},
-            {"title": "Afternoons", "payload": "weekday afternoons"},
-        ],
-    ),
-    "callback_reason": ("In a few words, what would you like to talk about?", []),
-    "change_reference": (
-        "What's the reference of your booking? It looks like BTS-7K2Q.",
-        [{"title": "I don't have it", "payload": "I don't have it"}],
-    ),
-    "change_type": (
-        "Would you like to reschedule or to cancel?",
-        [{"title": "Reschedule", "payload": "reschedule"}, {"title": "Cancel", "payload": "cancel"}],
-    ),
-    "change_name": ("What's the name the appointment is under?", []),
-    "change_phone": ("What phone number did you give us?", []),
-    "change_time": (
-        'When would suit you instead? You can also say "skip" and sort it out on the phone.',
-        [{"title": "Skip", "payload": "skip"}],
-    ),
-}
-ASK_ACTIONS = [ask_action(slot, question) for slot, question in QUESTIONS.items()]
-MENTIONED_REFERENCE = re.compile(r"\bBTS[-\s]?[2-9A-HJ-NP-Z]{4,8}\b", re.IGNORECASE)
-NO_REFERENCE = re.compile(r"\b(don'?t|do not|dont|no|lost|can'?t find|forgot)\b", re.IGNORECASE)
-
-
-def contact_line(clinic: Clinic) -> str:
-    """"Call us at ... (hours)" for the end of handoff messages."""
-    return f"You can also call us at {clinic.phone} ({opening_hours_text(clinic)})."
+ASK_ACTIONS = [ask_action(slot) for slot in CALLBACK_SLOTS + CHANGE_SLOTS]
+MENTIONED_REFERENCE = re.compile(r"\bBTS[-\s]?[2-9A-HJ-NP-Z]{4,12}\b", re.IGNORECASE)
+NO_REFERENCE = re.compile(
+    r"\b(don'?t|do not|dont|no|lost|can'?t find|forgot|perd[ií]|olvid[eé])\b", re.IGNORECASE
+)
+_CANCEL = ("cancel", "cancelar", "cancela", "anular")
+_RESCHEDULE = ("reschedul", "move", "change", "different", "another", "later", "cambiar", "cambio", "mover",
+               "otro día", "otro dia", "otra hora", "otra fecha", "reprogramar")
 
 
 def validate_reference(text: str) -> ValidationResult[str]:
-    """Reads a booking reference such as "BTS-7K2Q", or "I don't have it".
+    """Reads a booking reference such as "BTS-7K2Q", or "I don't have it" / "no lo tengo".
 
     Args:
         text: What the patient typed.
@@ -88,95 +64,74 @@ def validate_reference(text: str) -> ValidationResult[str]:
     """
     reference = normalize_reference(text)
     if reference:
-        return ValidationResult(ok=True, value=reference)
+        return ok(reference)
     if NO_REFERENCE.search(text):
-        return ValidationResult(ok=True, value=None)
-    return ValidationResult(
-        ok=False,
-        message='That doesn\'t look like a reference. It looks like "BTS-7K2Q". If you don\'t have '
-        'it, say "I don\'t have it".',
-    )
+        return ok(None)
+    return fail("reference")
 
 
 def parse_change_type(text: str) -> ValidationResult[str]:
-    """Reads whether the patient wants to reschedule or to cancel.
-
-    Args:
-        text: What the patient typed.
-
-    Returns:
-        "cancel" or "reschedule".
-    """
+    """Reads whether the patient wants to reschedule or to cancel ("cancel", "cambiar de día")."""
     lowered = text.lower()
-    if "cancel" in lowered:
-        return ValidationResult(ok=True, value="cancel")
-    if any(word in lowered for word in ("reschedul", "move", "change", "different", "another", "later")):
-        return ValidationResult(ok=True, value="reschedule")
-    return ValidationResult(ok=False, message="Would you like to reschedule or to cancel?")
+    if any(word in lowered for word in _CANCEL):
+        return ok("cancel")
+    if any(word in lowered for word in _RESCHEDULE):
+        return ok("reschedule")
+    return fail("change_type")
 
 
-def optional_time(text: str, clinic: Clinic, now: datetime) -> ValidationResult[Any]:
-    """A new preferred time for a reschedule; "skip" leaves it to the phone call."""
-    if text.strip().lower() in ("skip", "no", "not sure", "don't know", "dont know", "any"):
-        return ValidationResult(ok=True, value=None)
-    return parse_preferred_time(text, clinic, now)
+def optional_time(text: str, clinic: Clinic, now: datetime, lang: str) -> ValidationResult[Any]:
+    """A new preferred time for a reschedule; "skip" / "omitir" leaves it to the phone call."""
+    if text.strip().lower() in ("skip", "no", "not sure", "don't know", "dont know", "any", "omitir",
+                                "no sé", "no se", "saltar"):
+        return ok(None)
+    return parse_preferred_time(text, clinic, now, lang)
 
 
-class _HandoffForm(FormValidationAction, ABC):
-    """Common extraction: the requested slot's answer, unless the message interrupts the form."""
-
-    slots: List[str] = []
-
-    @abstractmethod
-    def validator(self, slot: str, clinic: Clinic) -> Any:
-        """The validator of `slot`."""
-
-    async def get_extraction_events(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[str, Any]]:
-        slot = tracker.get_slot("requested_slot")
-        if slot not in self.slots:
-            return []
-        clinic = config.clinic()
-        turn = Turn.from_latest_message(tracker.latest_message)
-        check = self.validator(slot, clinic)
-        if is_interruption(turn, check, free_text=slot.endswith(("_name", "_reason"))):
-            return []
-        result: ValidationResult[Any] = check(turn.text)
-        if not result.ok:
-            dispatcher.utter_message(text=result.message)
-            return [SlotSet(slot, None)]
-        return [SlotSet(slot, slot_value(result))]
-
-    async def get_validation_events(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[str, Any]]:
-        # Values were validated while extracting; pass them (and control slots) on unchanged.
-        return [SlotSet(k, v) for k, v in tracker.slots_to_validate().items()]
+def callback_validators(clinic: Clinic, now: datetime, lang: str) -> Dict[str, Validator]:
+    """Callback requests: name, phone, best time to call, short reason."""
+    return {
+        "callback_name": validate_name,
+        "callback_phone": validate_phone,
+        "callback_time": lambda text: parse_preferred_time(text, clinic, now, lang),
+        "callback_reason": validate_reason,
+    }
 
 
-class ValidateCallbackForm(_HandoffForm):
+def change_validators(clinic: Clinic, now: datetime, lang: str) -> Dict[str, Validator]:
+    """Change requests: reference (or none), what to change, name, phone, new time."""
+    return {
+        "change_reference": validate_reference,
+        "change_type": parse_change_type,
+        "change_name": validate_name,
+        "change_phone": validate_phone,
+        "change_time": lambda text: optional_time(text, clinic, now, lang),
+    }
+
+
+def contact_values(clinic: Clinic, lang: str) -> Dict[str, str]:
+    """The clinic's phone and opening hours, for "you can also call us at ..."."""
+    return {"phone": clinic.phone, "hours": opening_hours_text(clinic, lang)}
+
+
+class ValidateCallbackForm(TableForm):
     """Callback requests: name, phone, best time to call, short reason."""
 
-    slots = CALLBACK_SLOTS
+    fields: ClassVar[List[str]] = CALLBACK_SLOTS
+    free_text: ClassVar[FrozenSet[str]] = frozenset({"callback_name", "callback_reason"})
 
     def name(self) -> str:
         return "validate_callback_form"
 
-    def validator(self, slot: str, clinic: Clinic) -> Any:
-        now = datetime.now(clinic.tz)
-        return {
-            "callback_name": validate_name,
-            "callback_phone": validate_phone,
-            "callback_time": lambda text: parse_preferred_time(text, clinic, now),
-            "callback_reason": validate_reason,
-        }[slot]
+    def validators(self, clinic: Clinic, now: datetime, lang: str) -> Dict[str, Validator]:
+        return callback_validators(clinic, now, lang)
 
 
-class ValidateChangeForm(_HandoffForm):
-    """Reschedule / cancel requests: reference (or name and phone), what to change, new time."""
+class ValidateChangeForm(TableForm):
+    """Reschedule / cancel requests: reference, what to change, name and phone, new time."""
 
-    slots = CHANGE_SLOTS
+    fields: ClassVar[List[str]] = CHANGE_SLOTS
+    free_text: ClassVar[FrozenSet[str]] = frozenset({"change_name"})
 
     def name(self) -> str:
         return "validate_change_form"
@@ -188,37 +143,14 @@ class ValidateChangeForm(_HandoffForm):
         tracker: Tracker,
         domain: DomainDict,
     ) -> List[str]:
-        required = ["change_reference", "change_type"]
-        if tracker.get_slot("change_reference_found") is not True:
-            required += ["change_name", "change_phone"]
+        # Name and phone are asked whatever the reference, so the questions reveal nothing about it.
+        required = ["change_reference", "change_type", "change_name", "change_phone"]
         if tracker.get_slot("change_type") == "reschedule":
             required.append("change_time")
         return required
 
-    def validator(self, slot: str, clinic: Clinic) -> Any:
-        now = datetime.now(clinic.tz)
-        return {
-            "change_reference": validate_reference,
-            "change_type": parse_change_type,
-            "change_name": validate_name,
-            "change_phone": validate_phone,
-            "change_time": lambda text: optional_time(text, clinic, now),
-        }[slot]
-
-    async def get_extraction_events(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[str, Any]]:
-        events = await super().get_extraction_events(dispatcher, tracker, domain)
-        for event in events:
-            if event["name"] == "change_reference" and event["value"] not in (None, SKIPPED):
-                found = await asyncio.to_thread(find_request, event["value"])
-                if found is None:
-                    dispatcher.utter_message(
-                        text=f"I couldn't find {event['value']} in our records, so I'll pass on "
-                        "your name and phone number with it."
-                    )
-                events.append(SlotSet("change_reference_found", found is not None))
-        return events
+    def validators(self, clinic: Clinic, now: datetime, lang: str) -> Dict[str, Validator]:
+        return change_validators(clinic, now, lang)
 
 
 class ActionPrepareCallback(Action):
@@ -230,11 +162,8 @@ class ActionPrepareCallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[str, Any]]:
-        clinic = config.clinic()
-        dispatcher.utter_message(
-            text="I'll ask someone from our front desk to call you back. "
-            + contact_line(clinic)
-        )
+        clinic = clinic_file.current()
+        dispatcher.utter_message(response="utter_callback_start", **contact_values(clinic, language(tracker)))
         events: List[Dict[str, Any]] = reset_events(CALLBACK_SLOTS)
         for source, target in (("booking_name", "callback_name"), ("booking_phone", "callback_phone")):
             if tracker.get_slot(source):
@@ -243,7 +172,7 @@ class ActionPrepareCallback(Action):
 
 
 class ActionSubmitCallback(Action):
-    """Stores the callback request durably and tells the patient what happens next."""
+    """Checks the callback request again, stores it durably and says what happens next."""
 
     def name(self) -> str:
         return "action_submit_callback"
@@ -251,25 +180,32 @@ class ActionSubmitCallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[str, Any]]:
-        clinic = config.clinic()
-        best_time = tracker.get_slot("callback_time") or {}
+        clinic = clinic_file.current()
+        lang = language(tracker)
+        slots, refused = recheck(
+            tracker.slots, callback_validators(clinic, datetime.now(clinic.tz), lang), CALLBACK_SLOTS
+        )
+        if refused:
+            return _refuse(dispatcher, refused, clinic, lang, CALLBACK_SLOTS)
+        best_time = slots["callback_time"]
         details = {
-            "name": tracker.get_slot("callback_name"),
-            "phone": tracker.get_slot("callback_phone"),
+            "name": slots["callback_name"],
+            "phone": slots["callback_phone"],
             "best_time": best_time.get("summary"),
             "preferred_time_text": best_time.get("raw"),
-            "reason": tracker.get_slot("callback_reason"),
+            "reason": slots["callback_reason"],
+            "language": lang,
             "consent": True,
         }
         reference = await _submit(dispatcher, "callback", tracker.sender_id, details, clinic)
         if reference is None:
             return []
-        phone = format_phone_for_display(str(details["phone"]))
         dispatcher.utter_message(
-            text=f"Thanks. I've asked our front desk to call you back at {phone} "
-            f"({best_time.get('summary')}). Your reference is {reference}. They usually call within "
-            f"one business day. {contact_line(clinic)}"
+            response="utter_callback_submitted", reference=reference,
+            callback_phone=display("callback_phone", details["phone"], lang),
+            when=display("callback_time", best_time, lang), **contact_values(clinic, lang),
         )
+        dispatcher.utter_message(json_message=SUBMITTED)
         return [SlotSet("handoff_reference", reference)] + reset_events(CALLBACK_SLOTS)
 
 
@@ -290,16 +226,13 @@ class ActionPrepareChange(Action):
         mentioned = MENTIONED_REFERENCE.search(text)
         reference = normalize_reference(mentioned.group(0)) if mentioned else None
         if reference:
-            found = await asyncio.to_thread(find_request, reference)
-            events += [
-                SlotSet("change_reference", reference),
-                SlotSet("change_reference_found", found is not None),
-            ]
+            events.append(SlotSet("change_reference", reference))
+            dispatcher.utter_message(response="utter_change_reference_noted", related=reference)
         return events
 
 
 class ActionSubmitChange(Action):
-    """Stores the change request; the front desk makes the actual change."""
+    """Checks and stores the change request; the front desk makes the actual change."""
 
     def name(self) -> str:
         return "action_submit_change"
@@ -307,31 +240,46 @@ class ActionSubmitChange(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[str, Any]]:
-        clinic = config.clinic()
-        reference = tracker.get_slot("change_reference")
-        change = tracker.get_slot("change_type")
-        new_time = tracker.get_slot("change_time")
+        clinic = clinic_file.current()
+        lang = language(tracker)
+        fields = CHANGE_SLOTS if tracker.get_slot("change_type") == "reschedule" else CHANGE_SLOTS[:-1]
+        slots, refused = recheck(
+            tracker.slots, change_validators(clinic, datetime.now(clinic.tz), lang), fields
+        )
+        if refused:
+            return _refuse(dispatcher, refused, clinic, lang, CHANGE_SLOTS + CHANGE_CONTROL)
+        reference = slots.get("change_reference")
+        new_time = tracker.get_slot("change_time") if "change_time" in fields else None
         details = {
             "related_reference": None if reference in (None, SKIPPED) else reference,
-            "change": change,
-            "name": tracker.get_slot("change_name"),
-            "phone": tracker.get_slot("change_phone"),
+            "change": slots["change_type"],
+            "name": slots["change_name"],
+            "phone": slots["change_phone"],
             "preferred_time_text": new_time.get("raw") if isinstance(new_time, dict) else None,
             "preferred_time": new_time.get("start") if isinstance(new_time, dict) else None,
+            "language": lang,
             "consent": True,
         }
         request_reference = await _submit(dispatcher, "change", tracker.sender_id, details, clinic)
         if request_reference is None:
             return []
-        what = "cancel" if change == "cancel" else "reschedule"
-        about = f" {details['related_reference']}" if details["related_reference"] else ""
+        kind = "cancel" if details["change"] == "cancel" else "reschedule"
         dispatcher.utter_message(
-            text=f"I've passed your request to {what} your appointment{about} to our front desk "
-            f"(request reference {request_reference}). Your appointment stays as it is until the "
-            f"front desk confirms the change; they'll call you within one business day. "
-            f"{contact_line(clinic)}"
+            response=f"utter_change_submitted_{kind}", reference=request_reference,
+            **contact_values(clinic, lang),
         )
+        dispatcher.utter_message(json_message=SUBMITTED)
         return reset_events(CHANGE_SLOTS + CHANGE_CONTROL)
+
+
+def _refuse(
+    dispatcher: CollectingDispatcher, refused: List[str], clinic: Clinic, lang: str, slots: List[str]
+) -> List[Dict[str, Any]]:
+    """Says which details could not be checked; nothing is stored and the form's slots are cleared."""
+    names = ", ".join(label(slot.replace("callback_", "booking_").replace("change_", "booking_"), lang)
+                      for slot in refused)
+    dispatcher.utter_message(response="utter_request_refused", fields=names, phone=clinic.phone)
+    return reset_events(slots)
 
 
 async def _submit(
@@ -342,9 +290,6 @@ async def _submit(
         result = await asyncio.to_thread(submit_request, kind, sender, details)
     except StorageError:
         logger.exception("%s request could not be stored or spooled", kind)
-        dispatcher.utter_message(
-            text="I'm sorry, I couldn't save your request because of a problem on our side. "
-            f"Please call us at {clinic.phone}."
-        )
+        dispatcher.utter_message(response="utter_request_save_failed", phone=clinic.phone)
         return None
     return result.reference

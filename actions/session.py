@@ -8,8 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import config
-from actions.config import Clinic
+from bts import clinic as clinic_file
+from bts.clinic import Clinic
 
 
 def session_start_events(clinic: Clinic) -> List[Dict[str, Any]]:
@@ -40,4 +40,4 @@ class ActionSessionStart(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         dispatcher.utter_message(response="utter_disclaimer")
-        return session_start_events(config.clinic())
+        return session_start_events(clinic_file.current())

@@ -1,4 +1,4 @@
-"""Tests of actions/config.py: clinic.yml parsing and its error messages."""
+"""Tests of bts/clinic.py and bts/settings.py: clinic.yml parsing, settings, and their error messages."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any, Dict
 import pytest
 import yaml
 
-from actions.config import PROJECT_ROOT, ClinicConfigError, Settings, load_clinic, parse_clinic
+from bts.clinic import ClinicConfigError, load_clinic, parse_clinic
+from bts.settings import PROJECT_ROOT, Settings
 
 
 def test_the_shipped_clinic_file_is_valid_and_marks_its_examples() -> None:

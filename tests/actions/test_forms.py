@@ -6,6 +6,7 @@ import pytest
 
 from actions.forms import (
     Turn,
+    Validator,
     ask_action,
     find_email,
     find_name,
@@ -13,7 +14,7 @@ from actions.forms import (
     is_interruption,
     mentioned_field,
 )
-from actions.validation import validate_name, validate_phone
+from bts.validation import validate_name, validate_phone
 
 
 @pytest.mark.parametrize(
@@ -37,7 +38,7 @@ from actions.validation import validate_name, validate_phone
         (Turn("talk to a person", "request_handoff", 0.9), validate_phone, False, True),
     ],
 )
-def test_is_interruption(turn: Turn, validator, free_text: bool, expected: bool) -> None:  # type: ignore[no-untyped-def]
+def test_is_interruption(turn: Turn, validator: Validator, free_text: bool, expected: bool) -> None:
     assert is_interruption(turn, validator, free_text=free_text) is expected
 
 
@@ -89,9 +90,29 @@ async def test_ask_action_sends_its_question() -> None:
 
     from tests.conftest import make_tracker
 
-    action = ask_action("booking_phone", ("What number?", [{"title": "Skip", "payload": "skip"}]))()
+    action = ask_action("booking_phone", quiet_when="booking_stop_asked")()
     dispatcher = CollectingDispatcher()
     assert action.name() == "action_ask_booking_phone"
     assert await action.run(dispatcher, make_tracker(), {}) == []
-    assert dispatcher.messages[0]["text"] == "What number?"
+    assert dispatcher.messages[0]["response"] == "utter_ask_booking_phone"
     assert type(action).__name__ == "ActionAskBookingPhone"
+    quiet = CollectingDispatcher()
+    await action.run(quiet, make_tracker(slots={"booking_stop_asked": True}), {})
+    assert quiet.messages == []
+
+
+@pytest.mark.parametrize(
+    "text, intent, expected",
+    [
+        ("¿cuál es su horario?", "ask_hours", True),
+        ("qué seguros aceptan", "ask_insurance", True),
+        ("dolor de espalda baja", "faq", False),  # a reason for the visit, not a question
+    ],
+)
+def test_a_spanish_question_interrupts_a_free_text_answer(text: str, intent: str, expected: bool) -> None:
+    assert is_interruption(Turn(text, intent, 0.9), validate_name, free_text=True) is expected
+
+
+def test_spanish_corrections_are_found_in_passing() -> None:
+    assert find_phone("no, mi número es 575 555 0199") == "575 555 0199"
+    assert find_name("perdón, me llamo José Luis García Pérez") == "José Luis García Pérez"

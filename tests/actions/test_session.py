@@ -7,16 +7,16 @@ from typing import Any, Dict
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import session
-from actions.config import Clinic, parse_clinic
 from actions.session import ActionSessionStart, session_start_events
+from bts import clinic as clinic_file
+from bts.clinic import Clinic, parse_clinic
 from tests.conftest import make_tracker
 
 
 async def test_session_starts_with_the_disclaimer_then_listens(
     clinic: Clinic, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(session.config, "clinic", lambda: clinic)
+    monkeypatch.setattr(clinic_file, "current", lambda: clinic)
     dispatcher = CollectingDispatcher()
     events = await ActionSessionStart().run(dispatcher, make_tracker(), {})
     assert dispatcher.messages[0]["response"] == "utter_disclaimer"

@@ -1,4 +1,4 @@
-"""Table-driven tests of actions/validation.py: the booking form's input validators."""
+"""Table-driven tests of bts/validation: the forms' input validators, read as the patient reads them."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 import pytest
 
-from actions.config import Clinic, parse_clinic
-from actions.validation import (
+from bts.clinic import Clinic, parse_clinic
+from bts.validation import (
     format_phone_for_display,
-    opening_hours_text,
     parse_consent,
     parse_patient_type,
     parse_preferred_time,
@@ -22,6 +21,8 @@ from actions.validation import (
     validate_phone,
     validate_reason,
 )
+from bts.validation.words import opening_hours_text
+from tests.actions.responses import rendered
 
 DENVER = ZoneInfo("America/Denver")
 # A Monday morning; every relative phrase below is read from here.
@@ -103,8 +104,8 @@ def test_bad_names_are_explained(text: str, explains: str) -> None:
     result = validate_name(text)
     assert not result.ok
     assert result.value is None
-    assert explains in result.message
-    assert '"Maria Lopez"' in result.message or "80 characters" in result.message
+    assert explains in rendered(result)
+    assert '"Maria Lopez"' in rendered(result) or "80 characters" in rendered(result)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -167,8 +168,8 @@ def test_bad_phone_numbers_are_explained_with_an_example(text: str, explains: st
     result = validate_phone(text)
     assert not result.ok
     assert result.value is None
-    assert explains in result.message
-    assert '"(575) 555-0142"' in result.message
+    assert explains in rendered(result)
+    assert '"(575) 555-0142"' in rendered(result)
 
 
 def test_fictional_555_01xx_numbers_are_accepted() -> None:
@@ -232,8 +233,8 @@ def test_bad_emails_are_explained_with_an_example(text: str, explains: str) -> N
     result = validate_email(text)
     assert not result.ok
     assert result.value is None
-    assert explains in result.message
-    assert '"maria@example.com"' in result.message
+    assert explains in rendered(result)
+    assert '"maria@example.com"' in rendered(result)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -339,7 +340,7 @@ def test_unusable_times_are_explained(text: str, explains: str) -> None:
     result = parse_preferred_time(text, CLINIC, NOW)
     assert not result.ok
     assert result.value is None
-    assert explains in result.message
+    assert explains in rendered(result)
 
 
 def test_evenings_are_refused_when_the_clinic_closes_at_five() -> None:
@@ -347,14 +348,14 @@ def test_evenings_are_refused_when_the_clinic_closes_at_five() -> None:
     result = parse_preferred_time("evenings", early, NOW)
     assert not result.ok
     expected = "We're not open in the evening. We're open Monday to Thursday 8 AM–5 PM."
-    assert result.message.startswith(expected)
+    assert rendered(result).startswith(expected)
 
 
 def test_late_in_the_day_today_is_closed_and_this_morning_has_passed() -> None:
     late = datetime(2026, 11, 30, 17, 45, tzinfo=DENVER)
-    assert "closed for the rest of today" in parse_preferred_time("today", CLINIC, late).message
+    assert "closed for the rest of today" in rendered(parse_preferred_time("today", CLINIC, late))
     afternoon = datetime(2026, 11, 30, 16, 0, tzinfo=DENVER)
-    assert "already passed today" in parse_preferred_time("this morning", CLINIC, afternoon).message
+    assert "already passed today" in rendered(parse_preferred_time("this morning", CLINIC, afternoon))
 
 
 def test_now_in_another_time_zone_or_naive_is_read_in_clinic_time() -> None:
@@ -383,7 +384,7 @@ def test_the_value_keeps_the_raw_text_and_the_time_details() -> None:
 
 
 def test_opening_hours_are_described_in_one_phrase() -> None:
-    assert opening_hours_text(CLINIC) == HOURS_TEXT
+    assert opening_hours_text(CLINIC, "en") == HOURS_TEXT
 
 
 # --------------------------------------------------------------------------------------------------
@@ -419,7 +420,7 @@ def test_reasons_are_trimmed(text: str, expected: str) -> None:
 def test_bad_reasons_are_explained(text: str, explains: str) -> None:
     result = validate_reason(text)
     assert not result.ok
-    assert explains in result.message
+    assert explains in rendered(result)
 
 
 @pytest.mark.parametrize(
@@ -461,8 +462,8 @@ def test_insurance_answers_are_recognised(text: str, expected: Optional[str]) ->
 def test_bad_insurance_answers_are_explained(text: str, explains: str) -> None:
     result = validate_insurance(text)
     assert not result.ok
-    assert explains in result.message
-    assert '"skip"' in result.message
+    assert explains in rendered(result)
+    assert '"skip"' in rendered(result)
 
 
 @pytest.mark.parametrize(
@@ -494,7 +495,7 @@ def test_patient_type_is_read_from_free_text(text: str, expected: str) -> None:
 def test_unclear_patient_type_is_asked_again(text: str) -> None:
     result = parse_patient_type(text)
     assert not result.ok
-    assert 'say "new" or "returning"' in result.message
+    assert 'say "new" or "returning"' in rendered(result)
 
 
 @pytest.mark.parametrize(
@@ -530,4 +531,4 @@ def test_unclear_consent_is_asked_again(text: str) -> None:
     result = parse_consent(text)
     assert not result.ok
     assert result.value is None
-    assert 'Please say "yes" or "no"' in result.message
+    assert 'Please say "yes" or "no"' in rendered(result)

@@ -8,15 +8,14 @@ import time
 import uuid
 from typing import Any, Dict, List, Optional
 
-from actions.booking import QUESTIONS
-from actions.handoff import QUESTIONS as HANDOFF_QUESTIONS
+from tests.actions.responses import render
 from tests.e2e.conftest import Servers
 
-REFERENCE = re.compile(r"\bBTS-[2-9A-HJ-NP-Z]{4,8}\b")
+REFERENCE = re.compile(r"\bBTS-[2-9A-HJ-NP-Z]{4,12}\b")
 
 
 def ask(slot: str) -> str:
-    return {**QUESTIONS, **HANDOFF_QUESTIONS}[slot][0]
+    return render(f"utter_ask_{slot}")
 
 
 class Patient:
@@ -29,7 +28,8 @@ class Patient:
 
     def say(self, text: str) -> List[str]:
         self.answers += 1
-        return [m.get("text", "") for m in self.servers.send(self.sender, text)]
+        self.messages = self.servers.send(self.sender, text)
+        return [m.get("text", "") for m in self.messages if "text" in m]
 
 
 def booking_rows(servers: Servers, sender: str) -> List[Dict[str, Any]]:
@@ -88,6 +88,7 @@ def test_happy_path_books_in_eight_answers_and_is_delivered_once(servers: Server
     assert reference, replies
     assert patient.answers <= 8
     assert "within one business day" in replies[0] and "(575) 555-0142" in replies[0]
+    assert {"bts": {"event": "booking_submitted"}} in [m.get("custom") for m in patient.messages]
     [row] = booking_rows(servers, patient.sender)
     assert (row["reference"], row["kind"], row["status"]) == (reference, "booking", "new")
     assert '"phone": "+15755550142"' in row["details"]
@@ -197,6 +198,13 @@ def test_talk_to_a_person_mid_form_becomes_a_callback_request(servers: Servers) 
     assert delivered(servers, reference)
 
 
+def cancel(servers: Servers, reference: str) -> List[List[str]]:
+    patient = Patient(servers)
+    steps = [patient.say(f"I need to cancel my appointment {reference}"), patient.say("Pat Example"),
+             patient.say("575 555 0142")]
+    return [[REFERENCE.sub("BTS-X", reply) for reply in step] for step in steps]
+
+
 def test_cancel_request_for_a_known_reference_never_claims_it_is_done(servers: Servers) -> None:
     booker = Patient(servers)
     fill_until_summary(booker)
@@ -204,12 +212,16 @@ def test_cancel_request_for_a_known_reference_never_claims_it_is_done(servers: S
     assert booking
     patient = Patient(servers)
     replies = patient.say(f"I need to cancel my appointment {booking}")
+    assert booking in replies[0] and ask("change_name") in replies
+    patient.say("Pat Example")
+    replies = patient.say("575 555 0142")
     others = [r for r in REFERENCE.findall(replies[-1]) if r != booking]
     assert others, replies  # the change request has its own reference
-    assert booking in replies[-1]
     assert "stays as it is until the front desk confirms" in replies[-1]
     [row] = booking_rows(servers, patient.sender)
     assert row["kind"] == "change" and booking in row["details"]
+    # Whether a reference exists is never told: an unknown one gets the very same conversation.
+    assert cancel(servers, booking) == cancel(servers, "BTS-ZZZZ9Q")
 
 
 def test_reschedule_without_a_reference_asks_for_name_and_phone(servers: Servers) -> None:
