@@ -6,6 +6,7 @@ Answers are built from these details at run time, so that editing the file needs
 from __future__ import annotations
 
 import functools
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import time
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from bts.settings import settings
+from bts import env
 
 WEEKDAYS: Tuple[str, ...] = (
     "monday",
@@ -201,7 +202,15 @@ def load_clinic(path: Path) -> Clinic:
     return parse_clinic(raw)
 
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def clinic_path(environ: Mapping[str, str]) -> Path:
+    """Where the clinic details are: `BTS_CLINIC_FILE`, or `clinic.yml` in the project."""
+    return env.path(environ, "BTS_CLINIC_FILE", PROJECT_ROOT / "clinic.yml", PROJECT_ROOT)
+
+
 @functools.lru_cache(maxsize=1)
 def current() -> Clinic:
     """The process-wide clinic details, read from `clinic.yml` on first use."""
-    return load_clinic(settings().clinic_file)
+    return load_clinic(clinic_path(os.environ))

@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:
 
 from rasa_sdk import Tracker  # noqa: E402
 
-from actions.config import Clinic, parse_clinic  # noqa: E402
+from bts.clinic import Clinic, parse_clinic  # noqa: E402
 
 CLINIC_YAML: Dict[str, Any] = {
     "example_fields": ["phone"],

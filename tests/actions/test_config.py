@@ -1,4 +1,4 @@
-"""Tests of bts/clinic.py and bts/settings.py: clinic.yml parsing, settings, and their error messages."""
+"""Tests of bts/clinic.py: clinic.yml parsing, where it is read from, and its error messages."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from bts.clinic import ClinicConfigError, load_clinic, parse_clinic
-from bts.settings import PROJECT_ROOT, Settings
+from bts.clinic import PROJECT_ROOT, clinic_path
 
 
 def test_the_shipped_clinic_file_is_valid_and_marks_its_examples() -> None:
@@ -59,5 +59,5 @@ def test_missing_and_broken_files_name_the_file(tmp_path: Path) -> None:
 
 
 def test_settings_read_the_clinic_file_from_the_environment() -> None:
-    assert Settings.from_env({"BTS_CLINIC_FILE": "/tmp/x.yml"}).clinic_file == Path("/tmp/x.yml")
-    assert Settings.from_env({}).clinic_file == PROJECT_ROOT / "clinic.yml"
+    assert clinic_path({"BTS_CLINIC_FILE": "/tmp/x.yml"}) == Path("/tmp/x.yml")
+    assert clinic_path({}) == PROJECT_ROOT / "clinic.yml"
