@@ -62,8 +62,8 @@ run: train $(CONSOLE_STAMP) widget ## Start the assistant, action server, worker
 
 lint: $(STAMP) ## ruff and mypy
 	@echo "==> ruff and mypy"
-	$(PY) -m ruff check actions components scripts tests console widget deploy
-	$(PY) -m mypy actions components scripts deploy widget/serve.py widget/rasa_channel.py
+	$(PY) -m ruff check actions components scripts tests console widget bts/deploy bts/bench
+	$(PY) -m mypy actions components scripts bts/deploy bts/bench widget/serve.py widget/rasa_channel.py
 
 validate: $(STAMP) ## rasa data validate, failing on any warning
 	@echo "==> rasa data validate"
@@ -71,7 +71,7 @@ validate: $(STAMP) ## rasa data validate, failing on any warning
 
 unit: $(SPACY_MODEL) ## Unit tests of actions, components and scripts
 	@echo "==> Unit tests"
-	$(PY) -m pytest -q tests/actions tests/components tests/scripts
+	$(PY) -m pytest -q tests/actions tests/components tests/scripts tests/deploy tests/bench
 
 faults: $(STAMP) ## Storage and delivery fault tests (real receiver and worker processes; SQLite and PostgreSQL)
 	@deploy/install.sh
@@ -119,9 +119,8 @@ worker: $(STAMP) ## Run the outbox worker alone
 receiver: $(STAMP) ## Run the demo receiver alone (http://localhost:8099/)
 	$(PY) scripts/demo_receiver.py
 
-run-prod: train ## Production profile: PostgreSQL, Redis, 2 Rasa replicas, actions, nginx with TLS (deploy/README.md)
-	@deploy/install.sh
-	$(PY) deploy/prod.py run
+run-prod: train ## Production profile under supervisord: PostgreSQL, Redis, 2 Rasa replicas, actions, nginx with TLS (deploy/README.md)
+	PY=$(PY) deploy/start.sh
 
 bench: train ## Benchmark against stock Rasa's default recipe (~30 min, idle machine; writes docs/benchmark.md). ARGS=--quick
 	@deploy/install.sh

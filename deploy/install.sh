@@ -9,7 +9,7 @@
 # Usage: deploy/install.sh            (or: make run-prod / make bench / make test-scale)
 set -euo pipefail
 
-PACKAGES=(postgresql redis-server nginx-light openssl ca-certificates)
+PACKAGES=(postgresql redis-server nginx-light openssl ca-certificates supervisor)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
