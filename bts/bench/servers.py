@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
 from bts.deploy import commands
+from bts.deploy.layout import open_log
 from bts.deploy.profile import Profile, http_answers
 from bts.deploy.render import service_env
 from bts.deploy.settings import ROOT, Settings
@@ -87,7 +88,7 @@ class RasaServer:
         env: Dict[str, str] = service_env(profile.s, profile.layout, db=db)
         env.update(extra_env or {})
         command = rasa_command(profile, self.port, model, endpoints, stock)
-        with open(self.log_file, "ab") as handle:
+        with open_log(self.log_file) as handle:
             self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
                                          start_new_session=True)
 

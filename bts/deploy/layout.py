@@ -7,7 +7,7 @@ import subprocess
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import BinaryIO, Callable, Optional
 
 from bts.deploy.settings import ProfileError, Settings
 
@@ -71,6 +71,13 @@ class Layout:
     def private_folders(self) -> list[Path]:
         """Folders only root may enter: logs, keys, the spool, supervisord's socket."""
         return [self.log_dir, self.tls_dir, self.spool_file.parent, self.supervisor_dir]
+
+
+def open_log(path: Path) -> BinaryIO:
+    """Opens a log file for appending, readable by its owner only (logs can hold health data)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "ab")
 
 
 def cert_path(settings: Settings, layout: Layout) -> Path:

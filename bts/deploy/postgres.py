@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 from bts.deploy import commands
-from bts.deploy.layout import Layout
+from bts.deploy.layout import Layout, open_log
 from bts.deploy.render import owner_env, pg_binary, service_user
 from bts.deploy.settings import ROOT, ProfileError, Settings
 
@@ -178,7 +178,7 @@ def migrate(settings: Settings, layout: Layout, db: str, endpoints: Path, log: C
     env = owner_env(settings, layout, db=db)
     for command in commands.migrations(endpoints):
         log(f"==> Database {db}: {' '.join(command[1:4])}")
-        with open(log_file, "ab") as handle:
+        with open_log(log_file) as handle:
             result = subprocess.run(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
         if result.returncode != 0:
             tail = log_file.read_text(errors="replace")[-3000:]

@@ -12,6 +12,7 @@ import xmlrpc.client
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
 
+from bts.deploy.layout import open_log
 from bts.deploy.render import binary
 from bts.deploy.settings import ProfileError
 
@@ -65,7 +66,7 @@ class Supervisor:
         Raises:
             ProfileError: When it exits or does not answer in time.
         """
-        with open(self.log_file, "ab") as handle:
+        with open_log(self.log_file) as handle:
             self.proc = subprocess.Popen([binary("supervisord"), "-c", str(self.conf)], env=dict(env),
                                          stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout

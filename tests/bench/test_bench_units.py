@@ -91,9 +91,11 @@ def test_replica_split_counts_conversations_by_client_address() -> None:
 
 
 def results(p99: float, training: float) -> Dict[str, Any]:
-    served = {"single": {"p50_ms": 30.0, "p95_ms": 40.0}, "long": {"first10_ms": 30.0, "last10_ms": 31.0,
-              "growth": 1.03, "turns": 100}, "ready_s": 20.0, "http_ready_s": 15.0, "rss_mb": [900.0],
-              "rss_peak_mb": [950.0]}
+    served: Dict[str, Any] = {
+        "single": {"p50_ms": 30.0, "p95_ms": 40.0},
+        "long": {"first10_ms": 30.0, "last10_ms": 31.0, "growth": 1.03, "turns": 100},
+        "ready_s": 20.0, "http_ready_s": 15.0, "rss_mb": [900.0], "rss_peak_mb": [950.0],
+    }
     load = {"users": 20, "turns": 30, "throughput": 40.0, "p50_ms": 100.0, "p95_ms": 300.0, "p99_ms": p99,
             "errors": 0, "empty": 0}
     stock = {**served, "single": {"p50_ms": 65.0, "p95_ms": 90.0}, "load": {**load, "throughput": 10.0},

@@ -95,7 +95,8 @@ def test_no_secret_is_written_into_a_configuration_file(settings: Settings) -> N
     layout = Layout(settings.state_dir)
     texts = [supervisord_conf(settings, layout, programs(settings, layout)), nginx_conf(settings, layout),
              ENDPOINTS.read_text()]
-    for secret in (settings.pg_password, settings.redis_password, settings.action_token, settings.webhook_secret,
+    for secret in (settings.pg_password, settings.redis_password, settings.action_token,
+                   settings.webhook_secret,
                    settings.pg_owner_password):
         assert not any(secret in text for text in texts)
 
@@ -147,8 +148,8 @@ def test_nginx_accepts_the_rendered_configuration(settings: Settings, tmp_path: 
                    check=True, capture_output=True)
     checked = replace(settings, tls_cert=cert, tls_key=key, console=True)
     render.write_private(layout.nginx_conf, nginx_conf(checked, layout))
-    result = subprocess.run([render.binary("nginx"), "-t", "-p", str(layout.nginx_dir), "-c", str(layout.nginx_conf)],
-                            capture_output=True, text=True)
+    result = subprocess.run([render.binary("nginx"), "-t", "-p", str(layout.nginx_dir),
+                             "-c", str(layout.nginx_conf)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 
