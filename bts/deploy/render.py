@@ -289,6 +289,9 @@ def service_env(settings: Settings, layout: Layout, base: Optional[Mapping[str, 
         "BTS_SPOOL_FILE": str(layout.spool_file),
         "BTS_ALLOWED_ORIGINS": ",".join(s.allowed_origins),
         "TICKET_LOCK_LIFETIME": str(s.lock_lifetime_s),
+        # The production profile: no demo receiver, no development shortcuts.
+        "BTS_PROFILE": "production",
+        "BTS_SESSION_SECRET": s.session_secret,
         # rasa_sdk's action server reads its interface from SANIC_HOST.
         "SANIC_HOST": "127.0.0.1",
     })

@@ -131,6 +131,8 @@ class Settings:
         redis_password: `BTS_REDIS_PASSWORD` (required).
         action_token: Shared secret between Rasa and the action server (`BTS_ACTION_TOKEN`;
             new at every start when unset).
+        session_secret: Signs the widget's session ids, the same on every replica
+            (`BTS_SESSION_SECRET`; new at every start when unset, which ends open chats).
         webhook_url: `BTS_WEBHOOK_URL`, where bookings go (this or `BTS_SMTP_HOST` is required).
         webhook_secret: `BTS_WEBHOOK_SECRET`, required with a webhook.
         smtp_host: `BTS_SMTP_HOST`, e-mail delivery of bookings.
@@ -172,6 +174,7 @@ class Settings:
     pg_owner_password: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     redis_password: str = field(default="", repr=False)
     action_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48), repr=False)
     webhook_url: str = ""
     webhook_secret: str = field(default="", repr=False)
     smtp_host: str = ""
@@ -270,6 +273,11 @@ class Settings:
             console_secret=envvars.text(env, "CONSOLE_SECRET_KEY"),
             credentials=envvars.path(env, "BTS_PROD_CREDENTIALS", ROOT / "credentials.yml", ROOT),
         )
+        session_secret = envvars.text(env, "BTS_SESSION_SECRET")
+        if session_secret:
+            if len(session_secret) < 32:
+                raise SettingsError("BTS_SESSION_SECRET: expected at least 32 characters")
+            settings.session_secret = session_secret
         token = envvars.text(env, "BTS_ACTION_TOKEN")
         if token:
             if len(token) < 24:

@@ -88,7 +88,7 @@ def test_rasa_sends_the_action_token_that_the_action_server_gets(settings: Setti
 def test_the_replicas_run_without_rasa_s_http_api(settings: Settings) -> None:
     command = supervisord(settings)["program:rasa-1"]["command"]
     assert "--interface 127.0.0.1" in command
-    assert "--enable-api false" in command or "--enable-api" not in command
+    assert "--enable-api" not in command
 
 
 def test_no_secret_is_written_into_a_configuration_file(settings: Settings) -> None:
@@ -96,8 +96,7 @@ def test_no_secret_is_written_into_a_configuration_file(settings: Settings) -> N
     texts = [supervisord_conf(settings, layout, programs(settings, layout)), nginx_conf(settings, layout),
              ENDPOINTS.read_text()]
     for secret in (settings.pg_password, settings.redis_password, settings.action_token,
-                   settings.webhook_secret,
-                   settings.pg_owner_password):
+                   settings.webhook_secret, settings.pg_owner_password, settings.session_secret):
         assert not any(secret in text for text in texts)
 
 

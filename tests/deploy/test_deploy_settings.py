@@ -49,6 +49,14 @@ def test_the_action_token_is_new_at_every_start_unless_set() -> None:
         settings(BTS_ACTION_TOKEN="short")
 
 
+def test_every_replica_gets_the_same_session_secret() -> None:
+    found = settings(BTS_SESSION_SECRET="k" * 40)
+    assert found.session_secret == "k" * 40
+    assert len(settings().session_secret) >= 32
+    with pytest.raises(SettingsError, match="BTS_SESSION_SECRET"):
+        settings(BTS_SESSION_SECRET="short")
+
+
 def test_the_owner_password_is_new_at_every_start_and_not_the_applications() -> None:
     first, second = settings(), settings()
     assert first.pg_owner_password != second.pg_owner_password
