@@ -90,12 +90,21 @@ def key_path(settings: Settings, layout: Layout) -> Path:
     return settings.tls_key or layout.tls_dir / "key.pem"
 
 
-def database_url(settings: Settings, db: Optional[str] = None, owner: bool = False) -> str:
-    """SQLAlchemy URL of the project database, as the applications' role or as the owner."""
+def database_url(settings: Settings, db: Optional[str] = None, owner: bool = False, driver: str = "") -> str:
+    """URL of the project database, as the applications' role or as the owner.
+
+    Args:
+        settings: The profile's settings.
+        db: The database (default: the project's).
+        owner: As the tables' owner instead of the applications' role.
+        driver: SQLAlchemy's driver name (`psycopg2`): the console's SQLAlchemy 2 would pick
+            another default than Rasa's SQLAlchemy 1.4.
+    """
     user = settings.pg_owner if owner else settings.pg_user
     secret = settings.pg_owner_password if owner else settings.pg_password
     password = urllib.parse.quote(secret, safe="")
-    return f"postgresql://{user}:{password}@127.0.0.1:{settings.pg_port}/{db or settings.pg_db}"
+    scheme = f"postgresql+{driver}" if driver else "postgresql"
+    return f"{scheme}://{user}:{password}@127.0.0.1:{settings.pg_port}/{db or settings.pg_db}"
 
 
 def make_folders(settings: Settings, layout: Layout) -> None:

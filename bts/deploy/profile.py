@@ -180,7 +180,7 @@ class Profile:
             if state in GAVE_UP:
                 tail = (self.log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
                 raise ProfileError(f"{name} is {state}; its log ends:\n{tail}")
-            if state == "RUNNING" and ready():
+            if state in ("STARTING", "RUNNING") and ready():
                 return time.monotonic() - started
             time.sleep(0.2)
         raise ProfileError(f"{name} not ready after {timeout:.0f} s; see {self.log_dir / (name + '.log')}")

@@ -285,7 +285,7 @@ def service_env(settings: Settings, layout: Layout, base: Optional[Mapping[str, 
         "BTS_REDIS_HOST": "127.0.0.1",
         "BTS_REDIS_PORT": str(s.redis_port),
         "BTS_REDIS_PASSWORD": s.redis_password,
-        "BTS_DATABASE_URL": database_url(s, db),
+        "BTS_DATABASE_URL": database_url(s, db, driver="psycopg2"),
         "BTS_SPOOL_FILE": str(layout.spool_file),
         "BTS_ALLOWED_ORIGINS": ",".join(s.allowed_origins),
         "TICKET_LOCK_LIFETIME": str(s.lock_lifetime_s),
@@ -307,7 +307,7 @@ def owner_env(settings: Settings, layout: Layout, db: Optional[str] = None) -> D
     """The environment of the migrations: the same as the services', as the tables' owner."""
     env = service_env(settings, layout, db=db)
     env.update({"BTS_PG_USER": settings.pg_owner, "BTS_PG_PASSWORD": settings.pg_owner_password,
-                "BTS_DATABASE_URL": database_url(settings, db, owner=True)})
+                "BTS_DATABASE_URL": database_url(settings, db, owner=True, driver="psycopg2")})
     return env
 
 

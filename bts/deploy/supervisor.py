@@ -17,8 +17,8 @@ from bts.deploy.render import binary
 from bts.deploy.settings import ProfileError
 
 STOP_TIMEOUT_S = 90
-# supervisord's states of a process that is not coming up again by itself.
-GAVE_UP = ("FATAL", "STOPPED", "EXITED")
+# States of a process that is not coming up again by itself (EXITED is followed by a restart).
+GAVE_UP = ("FATAL", "STOPPED")
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -67,8 +67,11 @@ class Supervisor:
             ProfileError: When it exits or does not answer in time.
         """
         with open_log(self.log_file) as handle:
+            # supervisord's own `umask` setting applies only when it daemonizes: its log files and
+            # every process it starts get this one.
             self.proc = subprocess.Popen([binary("supervisord"), "-c", str(self.conf)], env=dict(env),
-                                         stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+                                         stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+                                         umask=0o077)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
