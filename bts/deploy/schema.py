@@ -25,12 +25,14 @@ def create_tracker_tables(endpoints: str) -> None:
 
 
 def create_project_tables(url: str) -> None:
-    """Creates the booking and console tables where no migration tool installs them."""
+    """Creates the booking and console tables where no migration tool (`bts.db`) installs them."""
+    import importlib
+
     import sqlalchemy
 
-    from actions.store import metadata as booking_tables
-    from console.db.schema import create_console_tables
-
+    # Looked up at run time: these modules belong to the applications, not to this package.
+    booking_tables = importlib.import_module("actions.store").metadata
+    create_console_tables = importlib.import_module("console.db.schema").create_console_tables
     engine = sqlalchemy.create_engine(url, hide_parameters=True)
     booking_tables.create_all(engine)
     create_console_tables(engine)
