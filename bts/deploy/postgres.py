@@ -9,6 +9,8 @@ around it.
 
 from __future__ import annotations
 
+import os
+import pwd
 import re
 import subprocess
 from pathlib import Path
@@ -25,9 +27,6 @@ AUDIT_TABLE = "console_audit"
 
 def run_as(user: str, command: List[str], **kwargs: object) -> subprocess.CompletedProcess:
     """Runs `command` as the service account `user` when we are root, else as ourselves."""
-    import os
-    import pwd
-
     extra: Dict[str, object] = {}
     if service_user(user):
         account = pwd.getpwnam(user)
@@ -38,9 +37,6 @@ def run_as(user: str, command: List[str], **kwargs: object) -> subprocess.Comple
 
 def init_cluster(layout: Layout, log: Callable[[str], None]) -> None:
     """Creates the cluster (peer authentication on the socket, SCRAM passwords over TCP) once."""
-    import os
-    import pwd
-
     pg_root = layout.pg_data.parent
     for folder in (pg_root, layout.pg_socket_dir):
         folder.mkdir(parents=True, exist_ok=True)

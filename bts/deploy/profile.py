@@ -7,6 +7,7 @@ each once the one before answers.
 
 from __future__ import annotations
 
+import shutil
 import ssl
 import subprocess
 import time
@@ -129,8 +130,6 @@ class Profile:
         self.layout.redis_dir.chmod(0o700)
         redis_user = render.service_user("redis")
         if redis_user:
-            import shutil
-
             shutil.chown(self.layout.redis_dir, redis_user, redis_user)
         render.write_private(self.layout.redis_dir / "redis.conf", render.redis_conf(self.s, self.layout),
                              owner=redis_user)
