@@ -63,8 +63,8 @@ run: train $(CONSOLE_STAMP) widget ## Start the assistant, action server, worker
 
 lint: $(STAMP) ## ruff and mypy
 	@echo "==> ruff and mypy"
-	$(PY) -m ruff check actions bts components scripts tests console widget deploy
-	$(PY) -m mypy actions bts components scripts deploy
+	$(PY) -m ruff check actions bts components scripts tests console widget
+	$(PY) -m mypy actions bts components scripts
 
 validate: $(STAMP) ## rasa data validate, failing on any warning
 	@echo "==> rasa data validate"
@@ -72,7 +72,7 @@ validate: $(STAMP) ## rasa data validate, failing on any warning
 
 unit: $(SPACY_MODEL) ## Unit tests of actions, components and scripts
 	@echo "==> Unit tests"
-	$(PY) -m pytest -q tests/actions tests/bts tests/components tests/runtime tests/scripts
+	$(PY) -m pytest -q tests/actions tests/bench tests/bts tests/components tests/deploy tests/runtime tests/scripts
 
 faults: $(STAMP) ## Storage and delivery fault tests (real receiver and worker processes; SQLite and PostgreSQL)
 	@deploy/install.sh
@@ -120,9 +120,8 @@ worker: $(STAMP) ## Run the outbox worker alone
 receiver: $(STAMP) ## Run the demo receiver alone (http://localhost:8099/)
 	$(PY) -m bts.booking.receiver
 
-run-prod: train ## Production profile: PostgreSQL, Redis, 2 Rasa replicas, actions, nginx with TLS (deploy/README.md)
-	@deploy/install.sh
-	$(PY) deploy/prod.py run
+run-prod: train ## Production profile under supervisord: PostgreSQL, Redis, 2 Rasa replicas, actions, nginx with TLS (deploy/README.md)
+	PY=$(PY) deploy/start.sh
 
 bench: train ## Benchmark against stock Rasa's default recipe (~30 min, idle machine; writes docs/benchmark.md). ARGS=--quick
 	@deploy/install.sh

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Installs the Debian packages of the production profile: PostgreSQL, Redis, nginx, OpenSSL.
+# Installs the Debian packages of the production profile: PostgreSQL, Redis, nginx, OpenSSL and
+# supervisor (which runs and restarts every process of the profile).
 #
 # Idempotent: packages already installed are left alone and apt-get is not called at all when
 # nothing is missing. Runs as root (apt-get). The packages' own services are NOT started or
-# enabled here: the profile (deploy/prod.py) runs its own PostgreSQL cluster, Redis and nginx
-# under var/prod/ on 127.0.0.1-only ports, so nothing is left listening on 80/5432/6379.
+# enabled here: the profile (bts/deploy) runs its own supervisord, PostgreSQL cluster, Redis and
+# nginx under var/prod/ on 127.0.0.1-only ports, so nothing is left listening on 80/5432/6379.
 #
 # Usage: deploy/install.sh            (or: make run-prod / make bench / make test-scale)
 set -euo pipefail
 
-PACKAGES=(postgresql redis-server nginx-light openssl ca-certificates)
+PACKAGES=(postgresql redis-server nginx-light openssl ca-certificates supervisor)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -25,7 +26,7 @@ fi
 read -r -a missing <<<"${missing[*]}"
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "==> Production packages already installed (postgresql, redis-server, nginx, openssl)"
+  echo "==> Production packages already installed (postgresql, redis-server, nginx, openssl, supervisor)"
   exit 0
 fi
 
@@ -36,7 +37,7 @@ fi
 
 echo "==> Installing Debian packages: ${missing[*]}"
 # Keep the packages' maintainer scripts from starting their default services (nginx on :80,
-# Redis on :6379, a PostgreSQL cluster on :5432): policy-rc.d exit code 101 means "not allowed".
+# Redis on :6379, a PostgreSQL cluster on :5432, Debian's own supervisord): policy-rc.d exit code 101 means "not allowed".
 # Only a policy-rc.d we created ourselves is removed again.
 policy=/usr/sbin/policy-rc.d
 created_policy=0

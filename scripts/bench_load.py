@@ -3,7 +3,7 @@
 
 Serves our model as `make run-prod` does (PostgreSQL, Redis, the action server, N replicas behind
 nginx, on the benchmark's ports), sends `--users` conversations x `--turns` messages without think
-time, as scripts/bench.py does, and prints a markdown report: throughput and latency percentiles,
+time, as `make bench` does (bts/bench), and prints a markdown report: throughput and latency percentiles,
 the conversations each replica got, CPU seconds per process, and the median and maximum latency
 per question. Each run uses new conversation ids, so the replica split changes from run to run.
 
@@ -24,16 +24,22 @@ import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts import bench  # noqa: E402
+from bts.bench.client import Reply
+from bts.bench.load import concurrent, new_sender, nginx_clients, replica_split
+from bts.bench.questions import QUESTIONS
+from bts.bench.servers import RasaServer, bench_settings, start_profile
+from bts.bench.system import proc_stat
+from bts.deploy.profile import Profile
+from bts.deploy.render import ENDPOINTS
+from bts.deploy.settings import REPLICA_TUNING
+from scripts.model_files import current_model
 
 
 def process_cpu() -> Dict[int, Tuple[str, float]]:
     """CPU seconds used so far by every process, with its command line."""
     found: Dict[int, Tuple[str, float]] = {}
     for entry in os.listdir("/proc"):
-        stat = bench._proc_stat(entry) if entry.isdigit() else None
+        stat = proc_stat(entry) if entry.isdigit() else None
         if stat is None:
             continue
         try:
@@ -46,7 +52,8 @@ def process_cpu() -> Dict[int, Tuple[str, float]]:
 
 def kind(command: str) -> str:
     """A process's role in the profile, from its command line."""
-    for needle, name in (("rasa run", "Rasa replica"), ("rasa_sdk", "action server"),
+    for needle, name in (("rasa run", "Rasa replica"), ("bts.runtime.server", "Rasa replica"),
+                         ("rasa_sdk", "action server"), ("bts.runtime.action_server", "action server"),
                          ("postgres", "PostgreSQL"), ("redis", "Redis"), ("nginx", "nginx"),
                          ("bench_load", "load generator")):
         if needle in command:
@@ -56,40 +63,36 @@ def kind(command: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Starts the profile, runs the load `args.runs` times, prints the report."""
-    from deploy.prod import Profile
-
-    model = Path(args.model) if args.model else bench.current_model()
+    model = Path(args.model) if args.model else current_model()
     if not model.exists():
         print(f"error: no model {model}; run `make train` first", file=sys.stderr)
         return 1
     state = Path(tempfile.mkdtemp(prefix="bts-bench-load-"))
-    settings = bench._profile_settings(state, stock=False, replicas=args.replicas)
-    profile = Profile(settings, log=lambda m: None)
+    profile = Profile(bench_settings(state, replicas=args.replicas), log=lambda m: None)
+    servers: List[RasaServer] = []
     gate = os.environ.get("BTS_MAX_CONCURRENT_MESSAGES", "default (2)")
     print(f"# Load breakdown: {args.users} users x {args.turns} turns, {args.replicas} replicas, "
           f"BTS_MAX_CONCURRENT_MESSAGES={gate}, model {model.name}\n")
     try:
-        profile.prepare()
-        profile.start_postgres()
-        profile.start_redis()
-        profile.start_actions()
+        start_profile(profile)
         db = "bench_load"
         profile.drop_database(db)
-        profile.ensure_database(db)
+        profile.prepare_database(db)
         for index in range(args.replicas):
-            profile.start_rasa(index, model=model, db=db)
-        profile.start_nginx()
-        factory = bench.nginx_clients(profile)
+            servers.append(RasaServer(profile, index, db, model, ENDPOINTS, False, REPLICA_TUNING))
+            servers[-1].wait_http()
+        profile.start("nginx")
+        factory = nginx_clients(profile)
         warm = factory(99)
-        for text in bench.QUESTIONS:
-            warm.send(bench.new_sender("warm"), text)
+        for text in QUESTIONS:
+            warm.send(new_sender("warm"), text)
         warm.close()
         access_log = profile.log_dir / "nginx-access.log"
         print("| run | msg/s | p50 ms | p95 ms | p99 ms | max ms | errors | conversations per replica |")
         print("|---:|---:|---:|---:|---:|---:|---:|---|")
         per_question: Dict[str, List[float]] = {}
 
-        def record(text: str, reply: bench.Reply) -> None:
+        def record(text: str, reply: Reply) -> None:
             if reply.ok:
                 per_question.setdefault(text, []).append(reply.latency_s * 1000)
 
@@ -98,14 +101,14 @@ def run(args: argparse.Namespace) -> int:
         for number in range(1, args.runs + 1):
             seen = len(access_log.read_text().splitlines()) if access_log.exists() else 0
             before = process_cpu()
-            result = bench.concurrent(factory, args.users, args.turns, on_reply=record)
+            result = concurrent(factory, args.users, args.turns, on_reply=record)
             after = process_cpu()
             wall += result["wall_s"]
             for pid, (command, seconds) in after.items():
                 used = seconds - before.get(pid, (command, 0.0))[1]
                 if used > 0:
                     cpu[kind(command)] = cpu.get(kind(command), 0.0) + used
-            split = bench.replica_split(access_log.read_text().splitlines()[seen:])
+            split = replica_split(access_log.read_text().splitlines()[seen:], args.users)
             shares = " / ".join(str(v["conversations"]) for v in split.values())
             print(f"| {number} | {result['throughput']:.1f} | {result['p50_ms']:.0f} | "
                   f"{result['p95_ms']:.0f} | {result['p99_ms']:.0f} | {result['max_ms']:.0f} | "
@@ -122,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
         for text, values in sorted(per_question.items(), key=lambda kv: -statistics.median(kv[1])):
             print(f"| {text} | {statistics.median(values):.0f} | {max(values):.0f} |")
     finally:
+        for server in servers:
+            server.stop()
         profile.stop_all()
         shutil.rmtree(state, ignore_errors=True)
     return 0

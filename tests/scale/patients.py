@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from scripts.bench import Reply, RestClient
+from bts.bench.client import Reply, RestClient
 
 REFERENCE = re.compile(r"\bBTS-[2-9A-HJ-NP-Z]{4,8}\b")
 

@@ -1,9 +1,9 @@
 """Scale test: 20 conversations x 30 turns through nginx; one Rasa replica crashes and comes back.
 
 One conversation books an appointment. When the booking form is half filled and the others are
-about a third through, the replica serving the booking is killed (SIGKILL, a crash); it is
-started again three seconds later. Conversations pause at two thirds until it is back, so that
-every conversation also continues after the restart.
+about a third through, the replica serving the booking is killed (SIGKILL, a crash), and
+supervisord starts it again by itself. Conversations pause at two thirds until it answers again,
+so that every conversation also continues after the restart.
 
 Pass: no failed reply in conversations that only the surviving replica served; every message of
 every conversation answered in the end (a conversation of the crashed replica may see an error
@@ -32,14 +32,18 @@ from typing import Any, Dict, List
 import psycopg2
 import yaml
 
-from deploy.prod import Profile
-from scripts.bench import QUESTIONS, RestClient, percentile
+from bts.bench.client import RestClient
+from bts.bench.questions import QUESTIONS
+from bts.bench.stats import percentile
+from bts.deploy.profile import Profile
+from tests.scale.conftest import RECEIVER_PORT
 from tests.scale.patients import Patient, book
 
 CONVERSATIONS = int(os.environ.get("BTS_SCALE_CONVERSATIONS", "20"))
 TURNS = int(os.environ.get("BTS_SCALE_TURNS", "30"))
 LOCK_ERRORS = re.compile(r"LockError|Could not acquire lock|Error while acquiring lock")
-ACCESS_LINE = re.compile(r'sender="(?P<sender>[^"]*)" .*upstream=(?P<upstream>.+?) upstream_status=')
+ACCESS_LINE = re.compile(r'^\S+ (?P<client>\S+) "POST /webhooks/rest/webhook" .*upstream=(?P<upstream>.+?) '
+                         r'upstream_status=')
 
 
 def model_has_form(model: Path, form: str) -> bool:
@@ -52,16 +56,19 @@ def model_has_form(model: Path, form: str) -> bool:
     return form in (domain.get("forms") or {})
 
 
-def upstreams(log: Path) -> Dict[str, List[List[str]]]:
+def upstreams(log: Path, senders: Dict[str, str]) -> Dict[str, List[List[str]]]:
     """Conversation id -> for each of its requests, the replicas nginx tried, in order.
 
-    A request that nginx passed on to the next replica (the first one refused it) lists both.
+    The log names no conversation: each patient sends from its own address (`senders` maps
+    address to conversation). A request that nginx passed on to the next replica (the first one
+    refused it) lists both.
     """
     found: Dict[str, List[List[str]]] = defaultdict(list)
     for line in log.read_text().splitlines():
         match = ACCESS_LINE.search(line)
-        if match and match.group("sender") not in ("", "-"):
-            found[match.group("sender")].append([u.strip() for u in match.group("upstream").split(",")])
+        if match and match.group("client") in senders:
+            tried = [u.strip() for u in match.group("upstream").split(",")]
+            found[senders[match.group("client")]].append(tried)
     return found
 
 
@@ -76,7 +83,8 @@ def is_subsequence(needles: List[str], haystack: List[str]) -> bool:
     return all(any(n == h for h in items) for n in needles)
 
 
-def test_conversations_survive_a_replica_crash_and_restart(profile: Profile) -> None:
+def test_conversations_survive_a_replica_crash_and_restart(profile: Profile, receiver_token: str) -> None:
+    assert profile.s.model is not None
     booking_enabled = model_has_form(profile.s.model, "booking_form")
     url = f"https://localhost:{profile.s.https_port}"
     context = profile.ssl_context()
@@ -87,6 +95,8 @@ def test_conversations_survive_a_replica_crash_and_restart(profile: Profile) -> 
         for i in range(CONVERSATIONS)
     ]
     booking = patients[0].conversation
+    senders = {patient.client.source[0]: patient.conversation.sender for patient in patients
+               if patient.client.source}
     killed, restarted, booking_midway = threading.Event(), threading.Event(), threading.Event()
     progress = [0] * CONVERSATIONS
     resume_at = (2 * TURNS) // 3
@@ -122,15 +132,21 @@ def test_conversations_survive_a_replica_crash_and_restart(profile: Profile) -> 
             break
         time.sleep(0.05)
     access_log = profile.log_dir / "nginx-access.log"
-    booking_upstream = next(iter(upstreams(access_log).get(booking.sender, [])), [""])[0]
+    booking_upstream = next(iter(upstreams(access_log, senders).get(booking.sender, [])), [""])[0]
     ports = [f"127.0.0.1:{port}" for port in profile.s.rasa_ports]
     victim = ports.index(booking_upstream) if booking_upstream in ports else 0
     live = ports[1 - victim]
+    name = f"rasa-{victim + 1}"
+    old_pid = profile.supervisor.pid(name)
     kill_at = time.monotonic()
-    profile.kill_rasa(victim, signal.SIGKILL)
+    profile.kill(name, signal.SIGKILL)
     killed.set()
-    time.sleep(3)
-    profile.start_rasa(victim)
+    # Nobody starts it again but supervisord.
+    deadline = time.monotonic() + 30
+    while profile.supervisor.pid(name) in (0, old_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert profile.supervisor.pid(name) not in (0, old_pid), "supervisord did not restart the replica"
+    profile.wait_ready(name)
     ready_at = time.monotonic()
     restarted.set()
     for thread in threads:
@@ -138,7 +154,7 @@ def test_conversations_survive_a_replica_crash_and_restart(profile: Profile) -> 
     wall = time.monotonic() - began
 
     # ---- what the patients saw -------------------------------------------------------------------
-    routes = upstreams(access_log)
+    routes = upstreams(access_log, senders)
     conversations = [p.conversation for p in patients]
     tried = {sender: {u for request in requests for u in request} for sender, requests in routes.items()}
     only_live = [c for c in conversations if tried.get(c.sender) == {live}]
@@ -198,7 +214,8 @@ def test_conversations_survive_a_replica_crash_and_restart(profile: Profile) -> 
         outbox_states: List[str] = []
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            receiver = f"http://127.0.0.1:{profile.s.receiver_port}/received"
+            receiver = urllib.request.Request(f"http://127.0.0.1:{RECEIVER_PORT}/received",
+                                              headers={"Authorization": f"Bearer {receiver_token}"})
             with urllib.request.urlopen(receiver, timeout=5) as r:
                 received = [x for x in json.load(r)["requests"] if x["idempotency_key"] == reference]
             with psycopg2.connect(profile.database_url()) as conn, conn.cursor() as cur:
@@ -216,6 +233,6 @@ def test_conversations_survive_a_replica_crash_and_restart(profile: Profile) -> 
         print("scale: the model has no booking_form yet: booking not checked")
 
     # ---- no lock errors -------------------------------------------------------------------------------
-    for log in sorted(profile.log_dir.glob("rasa-*.log")):
+    for log in sorted(profile.log_dir.glob("rasa-*.log*")):
         text = log.read_text(errors="replace")
         assert not LOCK_ERRORS.search(text), f"lock error in {log.name}: {LOCK_ERRORS.search(text)}"

@@ -1,1 +1,0 @@
-"""Production profile (deploy/prod.py): PostgreSQL, Redis, Rasa replicas and nginx on this machine."""
