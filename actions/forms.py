@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.validation import ValidationResult
+from bts import contact
 
 # Always handled by rules outside the form, whatever the form asked.
 ALWAYS_INTERRUPT = {"red_flag", "stop", "request_handoff", "change_appointment"}
@@ -121,21 +122,17 @@ def slot_value(result: ValidationResult[Any]) -> Any:
     return SKIPPED if result.value is None else result.value
 
 
-_PHONE = re.compile(r"(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}")
-_EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
 _NAME = re.compile(r"\bmy name is\s+(.+)$", re.IGNORECASE)
 
 
 def find_phone(text: str) -> Optional[str]:
-    """The first thing in `text` that looks like a US phone number, if any."""
-    match = _PHONE.search(text)
-    return match.group(0) if match else None
+    """The first thing in `text` that looks like a phone number, if any (see `bts.contact`)."""
+    return contact.find_phone(text)
 
 
 def find_email(text: str) -> Optional[str]:
-    """The first e-mail address in `text`, if any."""
-    match = _EMAIL.search(text)
-    return match.group(0).rstrip(".,;") if match else None
+    """The first e-mail address in `text`, if any (see `bts.contact`)."""
+    return contact.find_email(text)
 
 
 def find_name(text: str) -> Optional[str]:

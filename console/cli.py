@@ -73,7 +73,6 @@ def set_password(s: Settings, username: str, password_stdin: bool) -> int:
     with engine.begin() as conn:
         user_db.update(conn, user["id"], password_hash=security.hash_password(password), active=True)
         user_db.end_sessions_of(conn, user["id"])
-        user_db.clear_failures(conn, user["username"])
         audit_log.record(conn, "cli", "system", "user_password", "user", user["username"])
     print(f"password of {user['username']!r} changed; its sessions were ended")
     return 0
