@@ -10,6 +10,8 @@ import threading
 import time
 from typing import List, Optional
 
+import sqlalchemy as sa
+
 from console import security
 from console.config import ConfigError, Settings
 from console.db import audit as audit_log
@@ -21,7 +23,7 @@ from console.db.schema import create_console_tables
 log = logging.getLogger("console")
 
 
-def _engine(s: Settings):  # type: ignore[no-untyped-def]
+def _engine(s: Settings) -> sa.engine.Engine:
     engine = make_engine(s.database_url)
     create_console_tables(engine)
     return engine
@@ -99,7 +101,7 @@ def run_purge(s: Settings, days: Optional[int], dry_run: bool) -> int:
     return 0
 
 
-def purge_scheduler(s: Settings, engine, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
+def purge_scheduler(s: Settings, engine: sa.engine.Engine, stop: threading.Event) -> None:
     """Runs the retention purge every `purge_interval_hours` (first run when one is due)."""
     interval = s.purge_interval_hours * 3600
     while not stop.is_set():

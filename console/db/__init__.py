@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Dict, Tuple
+from typing import Any, Dict, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -23,7 +23,7 @@ def make_engine(url: str) -> sa.engine.Engine:
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cursor = dbapi_conn.cursor()
             # Rasa, the action server and the console share the file (docs/data-model.md).
             cursor.execute("PRAGMA busy_timeout = 10000")

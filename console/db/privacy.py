@@ -8,7 +8,7 @@ labels); the audit log keeps who deleted what and when, without patient content.
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Set
 
 import sqlalchemy as sa
 
@@ -151,7 +151,7 @@ def purge(
                 purged += still_expired
         # Console rows of purged conversations, and of conversations already gone from `events`
         # whose console rows are older than the cutoff.
-        ids = set()
+        ids: Set[int] = set()
         for i in range(0, len(purged), CHUNK):
             ids.update(
                 r.id

@@ -39,7 +39,9 @@ def create(conn: sa.Connection, username: str, password_hash: str, role: str) ->
             created_at=time.time(),
         )
     )
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def update(conn: sa.Connection, user_id: int, **values: Any) -> None:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import Flask, Response, abort, g, redirect, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response as BaseResponse
 
 from console import security
 from console.config import Settings
@@ -102,13 +103,13 @@ def cookie_secure() -> bool:
     return request.is_secure or s.trust_proxy or not s.listens_on_loopback
 
 
-def set_session_cookie(response: Response, token: str) -> None:
+def set_session_cookie(response: BaseResponse, token: str) -> None:
     response.set_cookie(
         SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=cookie_secure(), path="/"
     )
 
 
-def clear_session_cookie(response: Response) -> None:
+def clear_session_cookie(response: BaseResponse) -> None:
     response.delete_cookie(
         SESSION_COOKIE, path="/", httponly=True, samesite="Strict", secure=cookie_secure()
     )
@@ -195,11 +196,11 @@ def create_app(s: Optional[Settings] = None, db_engine: Optional[sa.engine.Engin
         return Response("ok\n", mimetype="text/plain")
 
     @app.get("/")
-    def index() -> Response:
+    def index() -> BaseResponse:
         return redirect(url_for("conversations.list_view"))
 
     @app.before_request
-    def guard() -> Optional[Response]:
+    def guard() -> Optional[BaseResponse]:
         g.started = time.perf_counter()
         g.login_nonce = request.cookies.get(LOGIN_COOKIE)
         role = required_role(app, request.endpoint)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Dict
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
 
@@ -36,7 +36,7 @@ def _safe_next(value: str | None) -> str:
 
 
 def _form(error: str = "", status: int = 200) -> Any:
-    nonce = request.cookies.get(LOGIN_COOKIE)
+    nonce = request.cookies.get(LOGIN_COOKIE) or ""
     fresh = not nonce
     if fresh:
         nonce = security.new_token()
@@ -106,7 +106,7 @@ def login() -> Any:
         if old:
             user_db.delete_session(conn, old)
         user_db.new_session(conn, security.keyed(s.secret_key, "session", token), user["id"])
-        values = {"last_login_at": now}
+        values: Dict[str, Any] = {"last_login_at": now}
         if security.needs_rehash(user["password_hash"]):
             values["password_hash"] = security.hash_password(password)
         user_db.update(conn, user["id"], **values)

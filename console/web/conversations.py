@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from console import exports, security
 from console.db import conversations as conv_db
@@ -58,7 +59,7 @@ def _conversation_or_404(conn: Any, conversation_id: int) -> Dict[str, Any]:
     return conversation
 
 
-def _back(conversation_id: int, msg: str) -> Response:
+def _back(conversation_id: int, msg: str) -> BaseResponse:
     return redirect(url_for("conversations.transcript", conversation_id=conversation_id, msg=msg))
 
 

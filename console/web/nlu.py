@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from console import exports, security
 from console.db import nlu as nlu_db
@@ -16,7 +17,7 @@ bp = Blueprint("nlu", __name__)
 STATUSES = ("open", "labelled", "dismissed")
 
 
-def _redirect_back(msg: str) -> Response:
+def _redirect_back(msg: str) -> BaseResponse:
     target = security.safe_next(request.form.get("next"), "")
     if target:
         sep = "&" if "?" in target else "?"

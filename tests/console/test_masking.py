@@ -135,7 +135,7 @@ def test_transcript_and_booking_detail_mask_the_formats_the_validators_accept(st
                 conversation_id="formats",
                 details=json.dumps({"phone": "575/555/0142", "email": "test.patient@bücher.example.com"}),
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key[0]  # type: ignore[index]
     detail = staff.get(f"/bookings/{rid}").get_data(as_text=True)
     assert "bücher" not in detail and "555/0142" not in detail and "[phone …42]" in detail
 
