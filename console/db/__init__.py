@@ -14,6 +14,10 @@ _tables_cache: Dict[int, Tuple[float, frozenset]] = {}
 
 def make_engine(url: str) -> sa.engine.Engine:
     """Creates the engine. SQL parameters are hidden from error messages (they hold PHI)."""
+    # SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; this environment has psycopg2,
+    # as Rasa's has, so one URL works for both.
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg2://" + url.split("://", 1)[1]
     kwargs: dict = {"hide_parameters": True, "future": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 10, "check_same_thread": False}

@@ -18,6 +18,7 @@ more than the masked page shows.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from typing import Any, Dict, List, Optional
@@ -39,6 +40,14 @@ FALLBACK_ACTIONS = frozenset({"action_clarify_topic", "action_default_fallback",
 PREVIEW_CHARS = 200
 
 _lock = threading.Lock()
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """`text` without lone surrogates (JSON can carry them, UTF-8 databases cannot)."""
+    return _SURROGATES.sub("", text)
 
 
 def parse_data(raw: Optional[str]) -> Dict[str, Any]:
@@ -165,7 +174,7 @@ def _apply(
     kind = row.type_name
     if kind == "user":
         data = parse_data(row.data)
-        text = str(data.get("text") or "")
+        text = storable(str(data.get("text") or ""))
         intent, confidence = user_intent(data)
         is_fallback = intent == FALLBACK_INTENT
         is_low = is_fallback or (confidence is not None and confidence < low_confidence)

@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import sqlalchemy as sa
 import yaml
 
-from console.db.indexer import parse_data
+from console.db.indexer import parse_data, storable
 from console.db.schema import events, messages, nlu_labels
 
 EXCLUDED_INTENTS = {"nlu_fallback"}
@@ -93,7 +93,7 @@ def message(conn: sa.Connection, event_id: int) -> Optional[Dict[str, Any]]:
 def _patient_text(conn: sa.Connection, msg: Dict[str, Any]) -> str:
     """What the patient typed (the index holds it masked); the exports de-identify it."""
     raw = conn.execute(sa.select(events.c.data).where(events.c.id == msg["event_id"])).scalar()
-    return str(parse_data(raw).get("text") or msg["text"]) if raw else msg["text"]
+    return storable(str(parse_data(raw).get("text") or msg["text"])) if raw else msg["text"]
 
 
 def label(conn: sa.Connection, msg: Dict[str, Any], intent: Optional[str], username: str) -> None:

@@ -142,7 +142,7 @@ def test_story_export_is_a_rasa_test_story(admin: Any, app: Any) -> None:
     steps = doc["stories"][0]["steps"]
     assert steps[0] == {"user": "I'd like to book an appointment", "intent": "book_appointment"}
     assert {"action": "booking_form"} in steps and {"action": "action_submit_booking"} in steps
-    assert {"slot_was_set": [{"booking_reference": "BTS-7K2Q"}]} in steps
+    assert {"slot_was_set": [{"booking_reference": "BTS-EXAMPLE"}]} in steps  # de-identified
     assert any(s.get("user", "").startswith("[it's](DAY)") for s in steps)
     faq = support.conversation_id(app.extensions["console_engine"], "hw-old-faq")
     doc = yaml.safe_load(admin.get(f"/conversations/{faq}/story.yml").get_data(as_text=True))
