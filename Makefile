@@ -19,7 +19,7 @@ CONSOLE_PY := $(CONSOLE_VENV)/bin/python
 CONSOLE_STAMP := $(CONSOLE_VENV)/.installed-stamp
 
 .PHONY: help venv spacy train run test lint validate unit faults nlu-eval stories safety e2e clean \
-	console-venv console-test console-bench console-user worker receiver widget widget-test \
+	console-venv console-test console-lint console-screenshots console-bench console-user worker receiver widget widget-test \
 	run-prod bench test-scale
 
 help: ## List the targets
@@ -65,6 +65,7 @@ lint: $(STAMP) ## ruff and mypy
 	@echo "==> ruff and mypy"
 	$(PY) -m ruff check actions bts components scripts tests console widget
 	$(PY) -m mypy actions bts components scripts
+	$(MAKE) --no-print-directory console-lint
 
 validate: $(STAMP) ## rasa data validate, failing on any warning
 	@echo "==> rasa data validate"
@@ -107,6 +108,14 @@ widget-test: train widget ## Browser tests of the chat widget (Playwright + Debi
 	@echo "==> Widget browser tests"
 	@command -v chromium >/dev/null 2>&1 || scripts/install_chromium.sh
 	$(PY) -m pytest -q tests/widget
+
+console-lint: $(CONSOLE_STAMP) ## mypy over the staff console (its own environment: SQLAlchemy 2, Flask 3)
+	$(CONSOLE_PY) -m mypy --python-version 3.11 console bts/contact.py bts/deid.py tests/console/support.py
+
+console-screenshots: $(CONSOLE_STAMP) ## Refresh the README's console screenshots (docs/screenshots/console-*.png)
+	@command -v chromium >/dev/null 2>&1 || scripts/install_chromium.sh
+	CONSOLE_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(CONSOLE_PY) -m pytest -q -c tests/console/pytest.ini \
+		tests/console/test_browser.py
 
 console-bench: $(CONSOLE_STAMP) ## Benchmark the staff console over 10,000 generated conversations
 	$(CONSOLE_PY) -m console.bench

@@ -24,6 +24,7 @@ from bts import clinic as clinic_file
 from bts.clinic import Clinic
 from bts.validation import ValidationResult
 from bts.validation.words import language_of
+from bts import contact
 
 # Always handled by rules outside the form, whatever the form asked.
 ALWAYS_INTERRUPT = {"red_flag", "stop", "request_handoff", "change_appointment"}
@@ -141,21 +142,17 @@ def slot_value(result: ValidationResult[Any]) -> Any:
     return SKIPPED if result.value is None else result.value
 
 
-_PHONE = re.compile(r"(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}")
-_EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
 _NAME = re.compile(r"\b(?:my name is|me llamo|mi nombre es)\s+(.+)$", re.IGNORECASE)
 
 
 def find_phone(text: str) -> Optional[str]:
-    """The first thing in `text` that looks like a US phone number, if any."""
-    match = _PHONE.search(text)
-    return match.group(0) if match else None
+    """The first thing in `text` that looks like a phone number, if any (see `bts.contact`)."""
+    return contact.find_phone(text)
 
 
 def find_email(text: str) -> Optional[str]:
-    """The first e-mail address in `text`, if any."""
-    match = _EMAIL.search(text)
-    return match.group(0).rstrip(".,;") if match else None
+    """The first e-mail address in `text`, if any (see `bts.contact`)."""
+    return contact.find_email(text)
 
 
 def find_name(text: str) -> Optional[str]:

@@ -245,7 +245,7 @@ def build(db: Path, n: int, seed: int = 7) -> Dict[str, Any]:
                             {"name": "Test Patient", "phone": "+15755550100", "consent": True}
                         ),
                     )
-                ).inserted_primary_key[0]
+                ).inserted_primary_key[0]  # type: ignore[index]
                 conn.execute(
                     outbox.insert().values(
                         request_id=rid,
@@ -307,7 +307,9 @@ def login(client: Any, username: str) -> None:
     import re
 
     page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, "no CSRF token on the login page"
+    token = match.group(1)
     response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 302, "benchmark login failed"
 

@@ -10,6 +10,8 @@ import threading
 import time
 from typing import List, Optional
 
+import sqlalchemy as sa
+
 from console import security
 from console.config import ConfigError, Settings
 from console.db import audit as audit_log
@@ -21,7 +23,7 @@ from console.db.schema import create_console_tables
 log = logging.getLogger("console")
 
 
-def _engine(s: Settings):  # type: ignore[no-untyped-def]
+def _engine(s: Settings) -> sa.engine.Engine:
     engine = make_engine(s.database_url)
     create_console_tables(engine)
     return engine
@@ -73,7 +75,6 @@ def set_password(s: Settings, username: str, password_stdin: bool) -> int:
     with engine.begin() as conn:
         user_db.update(conn, user["id"], password_hash=security.hash_password(password), active=True)
         user_db.end_sessions_of(conn, user["id"])
-        user_db.clear_failures(conn, user["username"])
         audit_log.record(conn, "cli", "system", "user_password", "user", user["username"])
     print(f"password of {user['username']!r} changed; its sessions were ended")
     return 0
@@ -100,7 +101,7 @@ def run_purge(s: Settings, days: Optional[int], dry_run: bool) -> int:
     return 0
 
 
-def purge_scheduler(s: Settings, engine, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
+def purge_scheduler(s: Settings, engine: sa.engine.Engine, stop: threading.Event) -> None:
     """Runs the retention purge every `purge_interval_hours` (first run when one is due)."""
     interval = s.purge_interval_hours * 3600
     while not stop.is_set():

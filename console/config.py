@@ -12,6 +12,18 @@ from typing import Mapping, Optional
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "sqlite:///var/bts.db"
 MIN_SECRET_CHARS = 32
+LOOPBACK_HOSTS = {"localhost", "::1", "[::1]"}
+COOKIE_SECURE_VALUES = {
+    "auto": "auto",
+    "true": "always",
+    "always": "always",
+    "yes": "always",
+    "1": "always",
+    "false": "never",
+    "never": "never",
+    "no": "never",
+    "0": "never",
+}
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +94,17 @@ class Settings:
         session_max_hours: Absolute session lifetime (`CONSOLE_SESSION_MAX_HOURS`).
         low_confidence: A patient message whose top intent is below this is "low confidence"
             (`CONSOLE_LOW_CONFIDENCE`).
-        login_max_failures: Failed logins per account before it is locked for a while
+        login_max_failures: Failed logins for one account from one IP address before that address
+            is locked out of that account for a while; other addresses are not
             (`CONSOLE_LOGIN_MAX_FAILURES`).
         login_lock_minutes: How long (`CONSOLE_LOGIN_LOCK_MINUTES`).
-        cookie_secure: `auto` (Secure when the request came over HTTPS), `always` or `never`
-            (`CONSOLE_COOKIE_SECURE`).
+        login_max_failures_per_ip: Failed logins from one IP address, over all accounts, before
+            that address must wait the lock time (`CONSOLE_LOGIN_MAX_FAILURES_PER_IP`).
+        login_max_attempts_global: Login attempts per minute from everywhere together before
+            further ones are asked to wait a minute (`CONSOLE_LOGIN_MAX_ATTEMPTS_GLOBAL`).
+        cookie_secure: `always` (`true`), `never` (`false`) or `auto` (the default: Secure unless
+            the console listens on the loopback interface without a proxy in front and the
+            request came over plain HTTP, which is `make run` in development) (`CONSOLE_COOKIE_SECURE`).
         trust_proxy: Honour X-Forwarded-Proto/For from one reverse proxy (`CONSOLE_TRUST_PROXY`).
         project_root: Where domain.yml and data/ are read from, for intent names (`BTS_PROJECT_ROOT`).
         page_size: Rows per page.
@@ -109,6 +127,13 @@ class Settings:
     trust_proxy: bool = False
     project_root: Path = ROOT
     page_size: int = 50
+    login_max_failures_per_ip: int = 20
+    login_max_attempts_global: int = 300
+
+    @property
+    def listens_on_loopback(self) -> bool:
+        """True if the console only listens on this machine's loopback interface."""
+        return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None, **overrides: object) -> Settings:
@@ -122,9 +147,10 @@ class Settings:
             ephemeral = True
         elif len(secret) < MIN_SECRET_CHARS:
             raise ConfigError(f"CONSOLE_SECRET_KEY must have at least {MIN_SECRET_CHARS} characters")
-        cookie_secure = env.get("CONSOLE_COOKIE_SECURE", "auto").strip().lower() or "auto"
-        if cookie_secure not in {"auto", "always", "never"}:
-            raise ConfigError("CONSOLE_COOKIE_SECURE must be auto, always or never")
+        raw_secure = env.get("CONSOLE_COOKIE_SECURE", "auto").strip().lower() or "auto"
+        cookie_secure = COOKIE_SECURE_VALUES.get(raw_secure)
+        if cookie_secure is None:
+            raise ConfigError("CONSOLE_COOKIE_SECURE must be true, false or auto")
         low = _float(env, "CONSOLE_LOW_CONFIDENCE", 0.7)
         if not 0 < low <= 1:
             raise ConfigError("CONSOLE_LOW_CONFIDENCE must be in (0, 1]")
@@ -142,6 +168,8 @@ class Settings:
             low_confidence=low,
             login_max_failures=_int(env, "CONSOLE_LOGIN_MAX_FAILURES", 5, 1),
             login_lock_minutes=_int(env, "CONSOLE_LOGIN_LOCK_MINUTES", 15, 1),
+            login_max_failures_per_ip=_int(env, "CONSOLE_LOGIN_MAX_FAILURES_PER_IP", 20, 1),
+            login_max_attempts_global=_int(env, "CONSOLE_LOGIN_MAX_ATTEMPTS_GLOBAL", 300, 1),
             cookie_secure=cookie_secure,
             trust_proxy=_bool(env, "CONSOLE_TRUST_PROXY", False),
             project_root=root,

@@ -1,16 +1,43 @@
-"""Downloads: NLU training examples and test stories (Rasa 3.x YAML), bookings as CSV."""
+"""Downloads: NLU training examples and test stories (Rasa 3.x YAML), bookings as CSV.
+
+Examples and stories go into git and models, so patient text in them is de-identified
+(`bts.deid`) and stripped of characters YAML cannot carry.
+"""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
+import re
 from typing import Any, Dict, Iterable, List, Optional
 
 import yaml
+from bts.deid import FAKE_EMAIL, FAKE_NAME, FAKE_REFERENCE, deidentify
 
 RASA_YAML_VERSION = "3.1"
 SKIPPED_ACTIONS = {"action_session_start", "action_listen"}
+FAKE_E164 = "+15755550100"
+# Slots that hold who the patient is: exported as fakes, and their values are looked for in the text.
+IDENTITY_SLOTS = {
+    "booking_name": FAKE_NAME,
+    "callback_name": FAKE_NAME,
+    "change_name": FAKE_NAME,
+    "booking_phone": FAKE_E164,
+    "callback_phone": FAKE_E164,
+    "change_phone": FAKE_E164,
+    "booking_email": FAKE_EMAIL,
+    "booking_reference": FAKE_REFERENCE,
+    "handoff_reference": FAKE_REFERENCE,
+    "change_reference": FAKE_REFERENCE,
+}
+# What YAML cannot carry (control characters, surrogates, U+FFFE/U+FFFF), as in the YAML 1.1 spec.
+_NOT_YAML = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def clean_text(text: str) -> str:
+    """`text` on one line, without characters that YAML (and so Rasa's reader) refuses."""
+    return " ".join(_NOT_YAML.sub(" ", text).split())
 
 
 def _literal(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
@@ -29,6 +56,7 @@ def nlu_yaml(examples: Dict[str, List[str]], generated_at: Optional[str] = None)
     lines = [
         "# Exported from the Border Therapy Services staff console"
         + (f" on {generated_at}." if generated_at else "."),
+        "# Names, phone numbers, e-mails, dates, addresses and references are replaced by fakes.",
         "# Review each example, then merge it into data/nlu/ and retrain.",
         f'version: "{RASA_YAML_VERSION}"',
         "nlu:",
@@ -36,13 +64,21 @@ def nlu_yaml(examples: Dict[str, List[str]], generated_at: Optional[str] = None)
     for intent in sorted(examples):
         lines.append(f"- intent: {yaml.safe_dump(intent, default_style=None).splitlines()[0]}")
         lines.append("  examples: |")
+        seen = set()
         for text in examples[intent]:
-            lines.append(f"    - {' '.join(text.split())}")
+            example = clean_text(deidentify(text))
+            if example and example not in seen:
+                seen.add(example)
+                lines.append(f"    - {example}")
     return "\n".join(lines) + "\n"
 
 
-def _annotated(text: str, entities: List[Dict[str, Any]]) -> str:
-    """The message with entities written as [value](ENTITY), as in Rasa training data."""
+def _annotated(text: str, entities: List[Dict[str, Any]], known: List[Any]) -> str:
+    """The de-identified message with entities written as [value](ENTITY), as in Rasa training data.
+
+    The text between entities and each entity's value are de-identified apart, so the annotation
+    brackets survive the replacements.
+    """
     spans = sorted(
         (e for e in entities if isinstance(e.get("start"), int) and isinstance(e.get("end"), int)),
         key=lambda e: e["start"],
@@ -51,11 +87,20 @@ def _annotated(text: str, entities: List[Dict[str, Any]]) -> str:
     for e in spans:
         if e["start"] < pos or e["end"] > len(text):
             continue
-        out.append(text[pos : e["start"]])
-        out.append(f"[{text[e['start'] : e['end']]}]({e['entity']})")
+        out.append(deidentify(text[pos : e["start"]], known))
+        out.append(f"[{deidentify(text[e['start'] : e['end']], known)}]({e['entity']})")
         pos = e["end"]
-    out.append(text[pos:])
-    return "".join(out)
+    out.append(deidentify(text[pos:], known))
+    return clean_text("".join(out))
+
+
+def _slot_value(slot: Dict[str, Any], known: List[Any]) -> Any:
+    value = slot["value"]
+    if value is None or not isinstance(value, str):
+        return value
+    if slot["name"] in IDENTITY_SLOTS:
+        return IDENTITY_SLOTS[slot["name"]]
+    return clean_text(deidentify(value, known))
 
 
 def story_yaml(name: str, items: List[Dict[str, Any]], corrected: Dict[int, str]) -> str:
@@ -66,13 +111,19 @@ def story_yaml(name: str, items: List[Dict[str, Any]], corrected: Dict[int, str]
         items: Transcript items from `console.db.transcript.build`.
         corrected: event id -> intent picked by staff, used instead of the predicted one.
     """
+    known = [
+        s["value"]
+        for item in items
+        for s in ([item] if item["kind"] == "slot" else item.get("slots") or [])
+        if s.get("name") in IDENTITY_SLOTS
+    ]
     steps: List[Dict[str, Any]] = []
     for item in items:
         if item["kind"] == "user":
             intent = corrected.get(item["event_id"]) or item.get("retrieval") or item.get("intent")
-            steps.append({"user": _annotated(item["text"], item["entities"]), "intent": intent})
+            steps.append({"user": _annotated(item["text"], item["entities"], known), "intent": intent})
             if item["slots"]:
-                steps.append({"slot_was_set": [{s["name"]: s["value"]} for s in item["slots"]]})
+                steps.append({"slot_was_set": [{s["name"]: _slot_value(s, known)} for s in item["slots"]]})
         elif item["kind"] == "action" and item["name"] not in SKIPPED_ACTIONS:
             steps.append({"action": item["name"]})
     document = {"version": RASA_YAML_VERSION, "stories": [{"story": name, "steps": steps}]}

@@ -7,9 +7,11 @@ import hmac
 import re
 import secrets
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from bts import contact
 
 # argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile (t=3, m=64 MiB, p=4).
 _hasher = PasswordHasher()
@@ -60,24 +62,57 @@ def same(a: str, b: str) -> bool:
 
 # ------------------------------------------------------------------- masking
 
-EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-# A run of 7 to 15 digits with the usual separators: (575) 555-0142, +1 575 555 0142, 5755550142.
-PHONE_RE = re.compile(r"(?<![\w+(])[+(]?(?:\d[\s().-]{0,2}){6,14}\d(?!\w)")
-ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _mask_phone(match: re.Match) -> str:
-    digits = re.sub(r"\D", "", match.group(0))
-    if not 7 <= len(digits) <= 15 or ISO_DATE_RE.match(match.group(0)):
-        return match.group(0)
-    return f"[phone …{digits[-2:]}]"
-
-
-def _mask_email(match: re.Match) -> str:
-    return f"[e-mail {match.group(0)[0]}…]"
-
 
 def mask(value: Any) -> str:
-    """Hides phone numbers and e-mail addresses in `value`, keeping a hint of each."""
-    text = "" if value is None else str(value)
-    return PHONE_RE.sub(_mask_phone, EMAIL_RE.sub(_mask_email, text))
+    """Hides phone numbers and e-mail addresses in `value` (as the booking validators accept them)."""
+    return contact.mask("" if value is None else str(value))
+
+
+CLIP_MARGIN = 256
+
+
+def clip(text: str, limit: int, reveal: bool) -> tuple[str, bool]:
+    """At most `limit` characters of `text`, masked unless `reveal`, and whether it was cut.
+
+    The cut never falls inside a phone number or an e-mail address (it moves before it), so the
+    shown part never leaks the start of one; only `limit` plus a margin is scanned.
+    """
+    if len(text) <= limit:
+        return (text if reveal else mask(text)), False
+    head = text[: limit + CLIP_MARGIN]
+    found = contact.spans(head)
+    cut = next((span.start for span in found if span.start < limit < span.end), limit)
+    shown = head[:cut]
+    if not reveal:
+        shown = contact.replace(shown, [span for span in found if span.end <= cut], contact.mask_hint)
+    return shown, True
+
+
+# ------------------------------------------------------------------ redirects
+
+MAX_NEXT_CHARS = 2000
+
+
+def safe_next(value: str | None, default: str) -> str:
+    """`value` if it is a path on this site, as a browser would resolve it; otherwise `default`.
+
+    Browsers drop tabs and newlines inside a URL, treat a backslash as a slash and resolve
+    percent-encoded characters in some places, so a "/", a tab and "/evil.example" lead off-site.
+    Anything with a control character, a backslash or an encoded form of those is refused.
+    """
+    if not value or len(value) > MAX_NEXT_CHARS:
+        return default
+    for candidate in (value, unquote(value)):
+        if any(ch < " " or ch == "\x7f" for ch in candidate) or "\\" in candidate:
+            return default
+        if not candidate.startswith("/") or candidate.startswith("//"):
+            return default
+        parts = urlsplit(candidate)
+        if parts.scheme or parts.netloc:
+            return default
+    return value
+
+
+def query_hash(secret: bytes, query: str) -> str:
+    """A keyed hash of a search query for the audit log: repeats show, the words do not."""
+    return keyed(secret, "query", " ".join(query.lower().split()))[:16]

@@ -76,6 +76,9 @@ def make_engine(url: Union[str, URL], **kwargs: Any) -> Engine:
         sqlalchemy.exc.ArgumentError: If the URL is malformed or names an unknown driver.
     """
     parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        # SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; both environments have psycopg2.
+        parsed = parsed.set(drivername="postgresql+psycopg2")
     options: Dict[str, Any] = {"future": True, **kwargs, "hide_parameters": True}
     if parsed.get_backend_name() != "sqlite":
         connect_args = dict(options.pop("connect_args", {}))

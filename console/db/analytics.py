@@ -35,7 +35,7 @@ def compute(conn: sa.Connection, start_day: dt.date, end_day: dt.date, tz: ZoneI
     end = dt.datetime.combine(end_day, dt.time(), tz).timestamp()
     days = _days(start_day, end_day)
     per_day_conv: Counter = Counter()
-    totals = Counter()
+    totals: Counter = Counter()
     for r in conn.execute(
         sa.select(
             conversations.c.first_ts,

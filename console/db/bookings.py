@@ -83,10 +83,10 @@ def list_page(
         r["details"] = details_of(r["details"])
         r["delivery"] = delivery_summary(deliveries.get(r["id"], []))
     counts = {s: 0 for s in STATUSES}
-    for r in conn.execute(
+    for status, n in conn.execute(
         sa.select(booking_requests.c.status, sa.func.count().label("n")).group_by(booking_requests.c.status)
     ):
-        counts[str(r.status)] = int(r.n)
+        counts[str(status)] = int(n)
     return rows, total, counts
 
 

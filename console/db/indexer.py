@@ -5,26 +5,49 @@ it has seen (kept in `console_state`) and updates `console_conversations` (flags
 and `console_messages` (one row per patient message, for search, the NLU inbox and analytics).
 This makes the list, its filters and counts cheap queries over one row per conversation instead
 of a scan of every event on every page view.
+
+Ids are handed out when a row is inserted but become visible when its transaction commits, so
+with two Rasa replicas on PostgreSQL a lower id can appear after a higher one was read. Every id
+skipped over is kept as an open gap (a range, in `console_state`) and looked for again on each
+sync until it shows up or `GAP_TTL_S` has passed (an id that never commits, after a rollback).
+
+Messages are indexed masked (phone numbers and e-mails hidden), so that a search can never tell
+more than the masked page shows.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
+import time
 from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
+from bts.contact import mask
 
 from console.db import has_table
 from console.db.schema import conversations, events, messages, state
 
 CURSOR_KEY = "events_cursor"
+GAPS_KEY = "events_gaps"
+MASKED_KEY = "messages_masked"
+GAP_TTL_S = 600.0
+MAX_GAPS = 500
 BATCH = 5000
 FALLBACK_INTENT = "nlu_fallback"
 FALLBACK_ACTIONS = frozenset({"action_clarify_topic", "action_default_fallback", "action_two_stage_fallback"})
 PREVIEW_CHARS = 200
 
 _lock = threading.Lock()
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """`text` without lone surrogates (JSON can carry them, UTF-8 databases cannot)."""
+    return _SURROGATES.sub("", text)
 
 
 def parse_data(raw: Optional[str]) -> Dict[str, Any]:
@@ -51,18 +74,75 @@ def user_intent(data: Dict[str, Any]) -> tuple:
 
 
 def get_cursor(conn: sa.Connection) -> int:
-    value = conn.execute(sa.select(state.c.value).where(state.c.key == CURSOR_KEY)).scalar()
+    value = _get_state(conn, CURSOR_KEY)
     return int(value) if value else 0
 
 
-def _set_cursor(conn: sa.Connection, old: int, new: int) -> bool:
-    if old == 0 and conn.execute(sa.select(state.c.key).where(state.c.key == CURSOR_KEY)).first() is None:
-        conn.execute(state.insert().values(key=CURSOR_KEY, value=str(new)))
+def _mask_indexed_messages(engine: sa.engine.Engine) -> None:
+    """Masks messages indexed before the index was kept masked (once per database)."""
+    with engine.begin() as conn:
+        if _get_state(conn, MASKED_KEY):
+            return
+        for table, key, column in (
+            (messages, messages.c.event_id, messages.c.text),
+            (conversations, conversations.c.id, conversations.c.preview),
+        ):
+            changed = []
+            for row_id, text in conn.execute(sa.select(key, column).where(column.is_not(None))):
+                masked = mask(text)
+                if masked != text:
+                    changed.append({"_id": row_id, "_value": masked})
+            if changed:
+                update = table.update().where(key == sa.bindparam("_id"))
+                conn.execute(update.values({column.name: sa.bindparam("_value")}), changed)
+        _swap_state(conn, MASKED_KEY, None, "1")
+
+
+def _get_state(conn: sa.Connection, key: str) -> Optional[str]:
+    return conn.execute(sa.select(state.c.value).where(state.c.key == key)).scalar()
+
+
+def _swap_state(conn: sa.Connection, key: str, old: Optional[str], new: str) -> bool:
+    """Sets `key` to `new` if it still holds `old` (None: missing); False if another indexer won."""
+    if old == new:
         return True
-    result = conn.execute(
-        state.update().where(state.c.key == CURSOR_KEY, state.c.value == str(old)).values(value=str(new))
-    )
+    if old is None:
+        # A concurrent first insert fails this transaction on the primary key, as a lost swap would.
+        conn.execute(state.insert().values(key=key, value=new))
+        return True
+    result = conn.execute(state.update().where(state.c.key == key, state.c.value == old).values(value=new))
     return result.rowcount == 1
+
+
+Gap = List[float]  # [first id, last id, when it was first seen (UNIX seconds)]
+
+
+def _load_gaps(raw: Optional[str], now: float) -> List[Gap]:
+    try:
+        gaps = json.loads(raw) if raw else []
+    except ValueError:
+        gaps = []
+    return [g for g in gaps if isinstance(g, list) and len(g) == 3 and now - g[2] < GAP_TTL_S]
+
+
+def _next_gaps(gaps: List[Gap], cursor: int, ids: List[int], now: float) -> List[Gap]:
+    """The open gaps after reading `ids` (sorted): found ids close theirs, skipped ids open new ones."""
+    found = set(ids)
+    out: List[Gap] = []
+    for lo, hi, seen in gaps:
+        start = int(lo)
+        for i in sorted(x for x in found if lo <= x <= hi):
+            if start < i:
+                out.append([start, i - 1, seen])
+            start = i + 1
+        if start <= hi:
+            out.append([start, int(hi), seen])
+    previous = cursor
+    for i in ids:
+        if i > previous + 1:
+            out.append([previous + 1, i - 1, now])
+        previous = max(previous, i)
+    return out[-MAX_GAPS:]
 
 
 def _blank(sender_id: str, ts: float) -> Dict[str, Any]:
@@ -94,7 +174,7 @@ def _apply(
     kind = row.type_name
     if kind == "user":
         data = parse_data(row.data)
-        text = str(data.get("text") or "")
+        text = storable(str(data.get("text") or ""))
         intent, confidence = user_intent(data)
         is_fallback = intent == FALLBACK_INTENT
         is_low = is_fallback or (confidence is not None and confidence < low_confidence)
@@ -106,13 +186,13 @@ def _apply(
         ):
             summary["min_confidence"] = confidence
         if summary["preview"] is None and text:
-            summary["preview"] = " ".join(text.split())[:PREVIEW_CHARS]
+            summary["preview"] = mask(" ".join(text[: PREVIEW_CHARS * 4].split())[:PREVIEW_CHARS])
         new_messages.append(
             {
                 "event_id": row.id,
                 "sender_id": summary["sender_id"],
                 "ts": ts,
-                "text": text,
+                "text": mask(text),
                 "intent": intent,
                 "confidence": confidence,
                 "is_fallback": is_fallback,
@@ -158,9 +238,15 @@ def sync(engine: sa.engine.Engine, low_confidence: float, max_batches: Optional[
     done = 0
     batches = 0
     with _lock:
+        _mask_indexed_messages(engine)
         while max_batches is None or batches < max_batches:
             with engine.begin() as conn:
-                cursor = get_cursor(conn)
+                now = time.time()
+                raw_cursor, raw_gaps = _get_state(conn, CURSOR_KEY), _get_state(conn, GAPS_KEY)
+                cursor = int(raw_cursor) if raw_cursor else 0
+                gaps = _load_gaps(raw_gaps, now)
+                in_gaps = (events.c.id.between(int(g[0]), int(g[1])) for g in gaps)
+                wanted = sa.or_(events.c.id > cursor, *in_gaps)
                 rows = conn.execute(
                     sa.select(
                         events.c.id,
@@ -170,11 +256,13 @@ def sync(engine: sa.engine.Engine, low_confidence: float, max_batches: Optional[
                         events.c.action_name,
                         events.c.data,
                     )
-                    .where(events.c.id > cursor)
+                    .where(wanted)
                     .order_by(events.c.id)
                     .limit(BATCH)
                 ).all()
+                new_gaps = json.dumps(_next_gaps(gaps, cursor, [r.id for r in rows], now))
                 if not rows:
+                    _swap_state(conn, GAPS_KEY, raw_gaps, new_gaps)  # expired gaps are dropped
                     break
                 senders = sorted({r.sender_id for r in rows})
                 existing: Dict[str, Dict[str, Any]] = {}
@@ -229,8 +317,12 @@ def sync(engine: sa.engine.Engine, low_confidence: float, max_batches: Optional[
                             for m in new_messages
                         ],
                     )
-                if not _set_cursor(conn, cursor, rows[-1].id):
-                    raise RuntimeError("the events cursor moved during indexing")
+                new_cursor = str(max(cursor, rows[-1].id))
+                if not (
+                    _swap_state(conn, CURSOR_KEY, raw_cursor, new_cursor)
+                    and _swap_state(conn, GAPS_KEY, raw_gaps, new_gaps)
+                ):
+                    raise RuntimeError("another indexer moved the events cursor during indexing")
             done += len(rows)
             batches += 1
             if len(rows) < BATCH:

@@ -10,7 +10,8 @@ from typing import Any, Dict, List, Optional, Tuple
 import sqlalchemy as sa
 import yaml
 
-from console.db.schema import messages, nlu_labels
+from console.db.indexer import parse_data, storable
+from console.db.schema import events, messages, nlu_labels
 
 EXCLUDED_INTENTS = {"nlu_fallback"}
 
@@ -89,6 +90,12 @@ def message(conn: sa.Connection, event_id: int) -> Optional[Dict[str, Any]]:
     return dict(row._mapping) if row else None
 
 
+def _patient_text(conn: sa.Connection, msg: Dict[str, Any]) -> str:
+    """What the patient typed (the index holds it masked); the exports de-identify it."""
+    raw = conn.execute(sa.select(events.c.data).where(events.c.id == msg["event_id"])).scalar()
+    return storable(str(parse_data(raw).get("text") or msg["text"])) if raw else msg["text"]
+
+
 def label(conn: sa.Connection, msg: Dict[str, Any], intent: Optional[str], username: str) -> None:
     """Records the correct intent (or a dismissal when `intent` is None), replacing any earlier one."""
     conn.execute(nlu_labels.delete().where(nlu_labels.c.event_id == msg["event_id"]))
@@ -96,7 +103,7 @@ def label(conn: sa.Connection, msg: Dict[str, Any], intent: Optional[str], usern
         nlu_labels.insert().values(
             event_id=msg["event_id"],
             conversation_id=msg["conversation_id"],
-            text=msg["text"],
+            text=_patient_text(conn, msg),
             predicted_intent=msg["intent"],
             intent=intent,
             status="labelled" if intent else "dismissed",

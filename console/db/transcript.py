@@ -36,6 +36,18 @@ def load_events(conn: sa.Connection, sender_id: str) -> List[Dict[str, Any]]:
     ]
 
 
+def message_text(conn: sa.Connection, sender_id: str, event_id: int) -> Optional[str]:
+    """The full text of one patient or bot message of a conversation, or None."""
+    if not has_table(conn.engine, events.name):
+        return None
+    row = conn.execute(
+        sa.select(events.c.data).where(
+            events.c.id == event_id, events.c.sender_id == sender_id, events.c.type_name.in_(("user", "bot"))
+        )
+    ).first()
+    return None if row is None else str(parse_data(row.data).get("text") or "")
+
+
 def _confidence(value: Any) -> Optional[float]:
     try:
         return None if value is None else float(value)
@@ -115,6 +127,7 @@ def build(raw: List[Dict[str, Any]]) -> Dict[str, Any]:
             items.append(
                 {
                     "kind": "bot",
+                    "event_id": event["id"],
                     "ts": event["ts"],
                     "text": str(data.get("text") or ""),
                     "buttons": buttons,

@@ -1,4 +1,4 @@
-"""Accounts, sessions and login attempts."""
+"""Accounts and sessions (login throttling: console/throttle.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
 
-from console.db.schema import login_attempts, sessions, users
+from console.db.schema import sessions, users
 
 ROLES = ("admin", "staff")
 
@@ -39,7 +39,9 @@ def create(conn: sa.Connection, username: str, password_hash: str, role: str) ->
             created_at=time.time(),
         )
     )
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def update(conn: sa.Connection, user_id: int, **values: Any) -> None:
@@ -96,40 +98,3 @@ def delete_stale_sessions(conn: sa.Connection, idle_before: float, created_befor
             sa.or_(sessions.c.last_seen_at < idle_before, sessions.c.created_at < created_before)
         )
     )
-
-
-# ------------------------------------------------------------- login attempts
-
-
-def is_locked(conn: sa.Connection, username: str, now: float) -> bool:
-    row = conn.execute(sa.select(login_attempts).where(login_attempts.c.username == username)).first()
-    return bool(row and row.locked_until and row.locked_until > now)
-
-
-def record_failure(
-    conn: sa.Connection, username: str, now: float, max_failures: int, window_s: float
-) -> bool:
-    """Counts a failed login; returns True if the account is now locked for `window_s`."""
-    row = conn.execute(sa.select(login_attempts).where(login_attempts.c.username == username)).first()
-    if row is None or now - row.first_failure_at > window_s:
-        failures, first = 1, now
-    else:
-        failures, first = row.failures + 1, row.first_failure_at
-    locked_until = now + window_s if failures >= max_failures else None
-    values = dict(failures=failures, first_failure_at=first, locked_until=locked_until)
-    if row is None:
-        conn.execute(login_attempts.insert().values(username=username, **values))
-    else:
-        conn.execute(login_attempts.update().where(login_attempts.c.username == username).values(**values))
-    return locked_until is not None
-
-
-def clear_failures(conn: sa.Connection, username: str) -> None:
-    conn.execute(login_attempts.delete().where(login_attempts.c.username == username))
-
-
-def locked_usernames(conn: sa.Connection, now: float) -> List[str]:
-    return [
-        r.username
-        for r in conn.execute(sa.select(login_attempts.c.username).where(login_attempts.c.locked_until > now))
-    ]

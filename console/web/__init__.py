@@ -17,18 +17,22 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import Flask, Response, abort, g, redirect, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response as BaseResponse
 
 from console import security
 from console.config import Settings
 from console.db import make_engine
 from console.db import users as user_db
 from console.db.schema import create_console_tables
+from console.throttle import LoginThrottle
 
 SESSION_COOKIE = "bts_console_session"
 LOGIN_COOKIE = "bts_console_login"
 PUBLIC_ENDPOINTS = {"auth.login", "static", "health"}
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 REVEAL_SECONDS = 600
+# Longer texts are cut on the page (the rest is one click away), so no page renders a megabyte.
+SHOWN_CHARS = 2000
 TOUCH_EVERY_S = 10
 
 log = logging.getLogger("console.web")
@@ -60,6 +64,12 @@ def settings() -> Settings:
     return current_app.extensions["console_settings"]
 
 
+def login_throttle() -> LoginThrottle:
+    from flask import current_app
+
+    return current_app.extensions["console_login_throttle"]
+
+
 def client_ip() -> str:
     return request.remote_addr or ""
 
@@ -72,8 +82,7 @@ def revealed(target: str) -> bool:
     """True if the current user sees phone numbers and e-mails of `target` unmasked."""
     if g.get("user") is None:
         return False
-    if g.user["role"] == "admin":
-        return True
+    # Admins too: every unmasked view starts with an audited "Show contact details".
     return float(g.reveals.get(target, 0)) > time.time()
 
 
@@ -85,19 +94,24 @@ def with_audit_reveal(target: str) -> None:
     g.reveals = reveals
 
 
-def _cookie_secure(s: Settings) -> bool:
-    return s.cookie_secure == "always" or (s.cookie_secure == "auto" and request.is_secure)
+def cookie_secure() -> bool:
+    """Whether cookies get the Secure flag (see `Settings.cookie_secure`)."""
+    s = settings()
+    if s.cookie_secure != "auto":
+        return s.cookie_secure == "always"
+    # Only a console on this machine's loopback interface, reached without a proxy, may go without.
+    return request.is_secure or s.trust_proxy or not s.listens_on_loopback
 
 
-def set_session_cookie(response: Response, token: str) -> None:
+def set_session_cookie(response: BaseResponse, token: str) -> None:
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=_cookie_secure(settings()), path="/"
+        SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=cookie_secure(), path="/"
     )
 
 
-def clear_session_cookie(response: Response) -> None:
+def clear_session_cookie(response: BaseResponse) -> None:
     response.delete_cookie(
-        SESSION_COOKIE, path="/", httponly=True, samesite="Strict", secure=_cookie_secure(settings())
+        SESSION_COOKIE, path="/", httponly=True, samesite="Strict", secure=cookie_secure()
     )
 
 
@@ -163,6 +177,12 @@ def create_app(s: Optional[Settings] = None, db_engine: Optional[sa.engine.Engin
     create_console_tables(db_engine)
     app.extensions["console_engine"] = db_engine
     app.extensions["console_settings"] = s
+    app.extensions["console_login_throttle"] = LoginThrottle(
+        s.login_max_failures,
+        s.login_lock_minutes * 60,
+        s.login_max_failures_per_ip,
+        s.login_max_attempts_global,
+    )
     tz = ZoneInfo(s.timezone)
     app.extensions["console_tz"] = tz
 
@@ -176,11 +196,11 @@ def create_app(s: Optional[Settings] = None, db_engine: Optional[sa.engine.Engin
         return Response("ok\n", mimetype="text/plain")
 
     @app.get("/")
-    def index() -> Response:
+    def index() -> BaseResponse:
         return redirect(url_for("conversations.list_view"))
 
     @app.before_request
-    def guard() -> Optional[Response]:
+    def guard() -> Optional[BaseResponse]:
         g.started = time.perf_counter()
         g.login_nonce = request.cookies.get(LOGIN_COOKIE)
         role = required_role(app, request.endpoint)
@@ -257,8 +277,13 @@ def create_app(s: Optional[Settings] = None, db_engine: Optional[sa.engine.Engin
         return "" if value is None else f"{value:.2f}"
 
     @app.template_filter("masked")
-    def masked(value: Any, target: str) -> str:
-        return str("" if value is None else value) if revealed(target) else security.mask(value)
+    def masked(value: Any, target: str, limit: int = SHOWN_CHARS) -> str:
+        shown, cut = security.clip("" if value is None else str(value), limit, revealed(target))
+        return shown + " …" if cut else shown
+
+    @app.template_filter("too_long")
+    def too_long(value: Any, limit: int = SHOWN_CHARS) -> bool:
+        return value is not None and len(str(value)) > limit
 
     @app.errorhandler(403)
     def forbidden(_err: Exception) -> Any:
@@ -290,6 +315,14 @@ def audit(
     audit_log.record(
         conn, g.user["username"], g.user["role"], action, target_type, target_id, detail, client_ip()
     )
+
+
+def audit_list(conn: sa.Connection, action: str, query: str = "", **detail: Any) -> None:
+    """Audits a list or search view: the filters, and a keyed hash of the search words, never the words."""
+    recorded = {k: v for k, v in detail.items() if v not in (None, "", {}, [])}
+    if query.strip():
+        recorded["query_hash"] = security.query_hash(settings().secret_key, query)
+    audit(conn, action, None, None, recorded or None)
 
 
 def wants_page(default: int = 1) -> int:

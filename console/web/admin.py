@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
@@ -10,7 +9,7 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 from console.db import audit as audit_log
 from console.db import users as user_db
 from console.db.privacy import last_purge, purge
-from console.web import admin_only, audit, engine, settings, wants_page
+from console.web import admin_only, audit, engine, login_throttle, settings, wants_page
 from console.web.common import day_range, message, parse_day
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -21,7 +20,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def users() -> Any:
     with engine().connect() as conn:
         rows = user_db.all_users(conn)
-        locked = set(user_db.locked_usernames(conn, time.time()))
+    locked = login_throttle().locked_usernames()
     return render_template(
         "admin/users.html", users=rows, locked=locked, roles=user_db.ROLES, message=message()
     )
@@ -69,7 +68,7 @@ def unlock(user_id: int) -> Any:
     with engine().begin() as conn:
         user = user_db.by_id(conn, user_id)
         if user:
-            user_db.clear_failures(conn, user["username"])
+            login_throttle().unlock(user["username"])
             audit(conn, "user_unlock", "user", user["username"])
     return redirect(url_for("admin.users", msg="unlocked"))
 

@@ -9,7 +9,7 @@ from flask import Blueprint, render_template, request
 
 from console import charts
 from console.db import analytics as analytics_db
-from console.web import engine
+from console.web import audit_list, engine
 from console.web.common import parse_day, refresh_index, tz
 
 bp = Blueprint("analytics", __name__)
@@ -27,8 +27,9 @@ def page() -> Any:
         start, end = end, start
     if (end - start).days >= MAX_DAYS:
         start = end - dt.timedelta(days=MAX_DAYS - 1)
-    with engine().connect() as conn:
+    with engine().begin() as conn:
         data = analytics_db.compute(conn, start, end + dt.timedelta(days=1), tz())
+        audit_list(conn, "view_analytics", start=start.isoformat(), end=end.isoformat())
     return render_template(
         "analytics.html",
         d=data,

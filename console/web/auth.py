@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Dict
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
 
@@ -14,7 +14,9 @@ from console.web import (
     LOGIN_COOKIE,
     clear_session_cookie,
     client_ip,
+    cookie_secure,
     engine,
+    login_throttle,
     set_session_cookie,
     settings,
 )
@@ -23,14 +25,18 @@ bp = Blueprint("auth", __name__)
 GENERIC_ERROR = "Login failed. Check your username and password, or wait a few minutes and try again."
 
 
-def _safe_next(value: str) -> str:
-    if value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return url_for("conversations.list_view")
+THROTTLED = {
+    "ip": "Too many failed logins from your network. Wait {minutes} minutes and try again.",
+    "global": "The console is receiving too many login attempts. Wait a minute and try again.",
+}
+
+
+def _safe_next(value: str | None) -> str:
+    return security.safe_next(value, url_for("conversations.list_view"))
 
 
 def _form(error: str = "", status: int = 200) -> Any:
-    nonce = request.cookies.get(LOGIN_COOKIE)
+    nonce = request.cookies.get(LOGIN_COOKIE) or ""
     fresh = not nonce
     if fresh:
         nonce = security.new_token()
@@ -38,7 +44,7 @@ def _form(error: str = "", status: int = 200) -> Any:
     response = render_template(
         "login.html",
         error=error,
-        next=_safe_next(request.values.get("next", "")),
+        next=_safe_next(request.values.get("next")),
         expired=bool(request.args.get("expired")),
     )
     from flask import make_response
@@ -50,7 +56,7 @@ def _form(error: str = "", status: int = 200) -> Any:
             nonce,
             httponly=True,
             samesite="Strict",
-            secure=settings().cookie_secure == "always" or request.is_secure,
+            secure=cookie_secure(),
             path="/login",
         )
     return resp
@@ -60,21 +66,28 @@ def _form(error: str = "", status: int = 200) -> Any:
 def login() -> Any:
     if request.method == "GET":
         if g.get("user"):
-            return redirect(_safe_next(request.args.get("next", "")))
+            return redirect(_safe_next(request.args.get("next")))
         return _form()
     s = settings()
     username = (request.form.get("username") or "").strip().lower()[:64]
     password = request.form.get("password") or ""
+    target = _safe_next(request.form.get("next"))  # decided before anything is written
+    ip = client_ip()
+    refusal = login_throttle().refusal(username, ip)
+    if refusal in THROTTLED:  # no password check and no write: cheap to refuse
+        response = _form(THROTTLED[refusal].format(minutes=s.login_lock_minutes), 429)
+        response.headers["Retry-After"] = str(login_throttle().retry_after_s())
+        return response
     now = time.time()
-    with engine().begin() as conn:
-        locked = user_db.is_locked(conn, username, now) if username else True
+    with engine().connect() as conn:
         user = user_db.by_username(conn, username) if username else None
     # Always one argon2 verification, whether the account exists, is locked or not.
     ok = security.check_password(user["password_hash"] if user else None, password)
+    locked = refusal == "account"
     if locked or not ok or not user or not user["active"]:
+        if not locked:
+            login_throttle().failed(username, ip)
         with engine().begin() as conn:
-            if username and not locked:
-                user_db.record_failure(conn, username, now, s.login_max_failures, s.login_lock_minutes * 60)
             audit_log.record(
                 conn,
                 username or "(empty)",
@@ -83,23 +96,23 @@ def login() -> Any:
                 "user",
                 username or None,
                 {"locked": locked},
-                client_ip(),
+                ip,
             )
         return _form(GENERIC_ERROR, 401)
+    login_throttle().succeeded(username, ip)
     token = security.new_token()
     with engine().begin() as conn:
         old = g.get("session_key")
         if old:
             user_db.delete_session(conn, old)
-        user_db.clear_failures(conn, username)
         user_db.new_session(conn, security.keyed(s.secret_key, "session", token), user["id"])
-        values = {"last_login_at": now}
+        values: Dict[str, Any] = {"last_login_at": now}
         if security.needs_rehash(user["password_hash"]):
             values["password_hash"] = security.hash_password(password)
         user_db.update(conn, user["id"], **values)
         user_db.delete_stale_sessions(conn, now - s.idle_minutes * 60, now - s.session_max_hours * 3600)
-        audit_log.record(conn, username, user["role"], "login", "user", username, None, client_ip())
-    response = redirect(_safe_next(request.form.get("next", "")))
+        audit_log.record(conn, username, user["role"], "login", "user", username, None, ip)
+    response = redirect(target)
     set_session_cookie(response, token)
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response

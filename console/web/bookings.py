@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from console import exports
 from console.db import bookings as booking_db
 from console.db import conversations as conv_db
-from console.web import admin_only, audit, engine, settings, wants_page, with_audit_reveal
+from console.web import admin_only, audit, audit_list, engine, settings, wants_page, with_audit_reveal
 from console.web.common import message, refresh_index
 
 bp = Blueprint("bookings", __name__)
@@ -25,9 +25,10 @@ def list_view() -> Any:
     kind = request.args.get("kind", "")
     reference = (request.args.get("reference") or "")[:32]
     page = wants_page()
-    with engine().connect() as conn:
+    with engine().begin() as conn:
         items, total, counts = booking_db.list_page(conn, status, kind, reference, page, settings().page_size)
         links = conv_db.by_sender(conn, [i["conversation_id"] for i in items])
+        audit_list(conn, "view_bookings", reference, status=status, kind=kind, page=page, results=total)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "bookings/list.html",

@@ -5,14 +5,25 @@ from __future__ import annotations
 from typing import Any, Dict
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
-from console import exports
+from console import exports, security
 from console.db import conversations as conv_db
 from console.db import has_table
 from console.db import transcript as transcript_db
 from console.db.privacy import delete_conversation
 from console.db.schema import booking_requests
-from console.web import admin_only, audit, client_ip, engine, settings, wants_page, with_audit_reveal
+from console.web import (
+    admin_only,
+    audit,
+    audit_list,
+    client_ip,
+    engine,
+    revealed,
+    settings,
+    wants_page,
+    with_audit_reveal,
+)
 from console.web.common import day_range, message, parse_day, refresh_index
 
 bp = Blueprint("conversations", __name__)
@@ -48,7 +59,7 @@ def _conversation_or_404(conn: Any, conversation_id: int) -> Dict[str, Any]:
     return conversation
 
 
-def _back(conversation_id: int, msg: str) -> Response:
+def _back(conversation_id: int, msg: str) -> BaseResponse:
     return redirect(url_for("conversations.transcript", conversation_id=conversation_id, msg=msg))
 
 
@@ -56,10 +67,19 @@ def _back(conversation_id: int, msg: str) -> Response:
 def list_view() -> Any:
     refresh_index()
     query = _query()
-    with engine().connect() as conn:
+    with engine().begin() as conn:
         items, total = conv_db.list_page(conn, query)
         counts = conv_db.facet_counts(conn, query)
         tags = conv_db.all_tags(conn)
+        audit_list(
+            conn,
+            "view_conversations",
+            query.q,
+            flags=query.flags,
+            tag=query.tag,
+            page=query.page,
+            results=total,
+        )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     pages = max(1, -(-total // query.page_size))
     return render_template(
@@ -108,6 +128,19 @@ def transcript(conversation_id: int) -> Any:
         message=message(),
         target=f"conversation:{conversation_id}",
     )
+
+
+@bp.get("/conversations/<int:conversation_id>/messages/<int:event_id>")
+def message_text(conversation_id: int, event_id: int) -> Any:
+    """One message in full, as plain text (the transcript cuts long ones)."""
+    with engine().begin() as conn:
+        conversation = _conversation_or_404(conn, conversation_id)
+        text = transcript_db.message_text(conn, conversation["sender_id"], event_id)
+        if text is None:
+            abort(404)
+        audit(conn, "view_message", "conversation", conversation_id, {"event_id": event_id})
+    shown = text if revealed(f"conversation:{conversation_id}") else security.mask(text)
+    return Response(shown, mimetype="text/plain")
 
 
 @bp.post("/conversations/<int:conversation_id>/review")

@@ -6,19 +6,20 @@ import datetime as dt
 from typing import Any
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
-from console import exports
+from console import exports, security
 from console.db import nlu as nlu_db
-from console.web import admin_only, audit, engine, settings, wants_page
+from console.web import admin_only, audit, audit_list, engine, settings, wants_page
 from console.web.common import message, refresh_index
 
 bp = Blueprint("nlu", __name__)
 STATUSES = ("open", "labelled", "dismissed")
 
 
-def _redirect_back(msg: str) -> Response:
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
+def _redirect_back(msg: str) -> BaseResponse:
+    target = security.safe_next(request.form.get("next"), "")
+    if target:
         sep = "&" if "?" in target else "?"
         return redirect(f"{target}{sep}msg={msg}")
     return redirect(url_for("nlu.inbox", msg=msg))
@@ -30,9 +31,10 @@ def inbox() -> Any:
     status = request.args.get("status", "open")
     status = status if status in STATUSES else "open"
     page = wants_page()
-    with engine().connect() as conn:
+    with engine().begin() as conn:
         items, total = nlu_db.inbox(conn, status, page, settings().page_size)
         labelled = sum(len(v) for v in nlu_db.labelled_examples(conn).values())
+        audit_list(conn, "view_nlu_inbox", status=status, page=page, results=total)
     return render_template(
         "nlu/inbox.html",
         items=items,

@@ -138,7 +138,7 @@ def load_handwritten(engine: sa.engine.Engine, now: Optional[float] = None) -> D
                     updated_at=created,
                     details=json.dumps(b["details"]),
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
             for o in b["outbox"]:
                 conn.execute(
                     outbox.insert().values(

@@ -1,7 +1,8 @@
 """Browser test: Playwright drives Debian's Chromium through the console like a staff member.
 
 Log in, filter on red flags, open a transcript, tag it, mark it reviewed, log out. Screenshots go
-to docs/screenshots/console-*.png (CONSOLE_SCREENSHOT_DIR overrides), for the README.
+to results/screenshots/ (ignored); `make console-screenshots` writes the README's into
+docs/screenshots/ through CONSOLE_SCREENSHOT_DIR.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from console.web import create_app
 
 pytestmark = pytest.mark.browser
 CHROMIUM = os.environ.get("CONSOLE_CHROMIUM", "/usr/bin/chromium")
-SHOTS = Path(os.environ.get("CONSOLE_SCREENSHOT_DIR", support.ROOT / "docs" / "screenshots"))
+SHOTS = Path(os.environ.get("CONSOLE_SCREENSHOT_DIR", support.ROOT / "results" / "screenshots"))
 ARGS = [
     "--headless",
     "--no-sandbox",
