@@ -1,8 +1,9 @@
-"""Browser tests of the website widget against the real assistant.
+"""Browser tests of the website widget, against the real assistant or a scripted stand-in.
 
-Starts the real action server and Rasa server (as tests/e2e does, with a temporary tracker store
-and `--cors` for the widget page's origin), serves the demo page with widget/serve.py in a
-thread, and drives Debian's chromium headless with Playwright for Python.
+Serves the demo page with widget/serve.py in a thread and drives Debian's chromium headless with
+Playwright for Python. `browse` also starts the real action server and Rasa server (as tests/e2e
+does, with a temporary tracker store and `--cors` for the widget page's origin); `browse_alone`
+does not: its tests answer the widget's socket with tests/widget/fake_rasa.py.
 
 Environment:
     BTS_CHROMIUM                   browser binary (default /usr/bin/chromium)
@@ -11,7 +12,8 @@ Environment:
     BTS_WIDGET_TEST_WIDGET_PORT    port of the demo page server (default: a free port)
     BTS_WIDGET_TEST_CREDENTIALS    credentials file for Rasa (default: the project's)
     BTS_WIDGET_TEST_MODEL          model to serve (default: the current model)
-    BTS_WIDGET_SCREENSHOTS         where screenshots go (default: docs/screenshots)
+    BTS_WIDGET_SCREENSHOTS         where screenshots go (default: results/widget; `make screenshots`
+                                   points it at docs/screenshots on purpose)
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import os
+import re
 import shutil
 import sys
 import threading
@@ -118,37 +121,48 @@ class Stack:
     rasa_url: str
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "screenshot: takes a screenshot shown in the README (make screenshots)")
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def site() -> Iterator[Stack]:
+    """The demo page (widget/serve.py), pointing the widget at where Rasa is or will be."""
     if not (ROOT / "widget" / "dist" / "bts-chat.js").exists():
         pytest.fail("the widget is not built: run `bash widget/setup.sh`")
-    external = os.environ.get("BTS_WIDGET_TEST_RASA_URL")
-    rasa_url = external or f"http://localhost:{RASA_PORT}"
+    rasa_url = os.environ.get("BTS_WIDGET_TEST_RASA_URL") or f"http://localhost:{RASA_PORT}"
     port = int(os.environ.get("BTS_WIDGET_TEST_WIDGET_PORT", "0"))
     server = serve.make_server(port, rasa_url, quiet=True)
-    page_url = f"http://localhost:{server.server_address[1]}/"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    try:
+        yield Stack(page_url=f"http://localhost:{server.server_address[1]}/", rasa_url=rasa_url)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def stack(site: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The demo page with the real assistant behind it."""
     servers: Optional[WidgetServers] = None
     try:
-        if not external:
+        if not os.environ.get("BTS_WIDGET_TEST_RASA_URL"):
             credentials = Path(os.environ.get("BTS_WIDGET_TEST_CREDENTIALS", ROOT / "credentials.yml"))
             check_socketio_channel(credentials)
             model = Path(os.environ.get("BTS_WIDGET_TEST_MODEL", current_model()))
             if not model.exists():
                 pytest.fail("no trained model for the current data: run `make train` first")
-            origin = page_url.rstrip("/")
+            origin = site.page_url.rstrip("/")
             servers = WidgetServers(tmp_path_factory.mktemp("widget"), origin, credentials, model)
             if hasattr(servers, "start_receiver"):
                 servers.start_receiver()  # where the action server delivers bookings, as in tests/e2e
             servers.start_actions()
             servers.start_rasa()
-        yield Stack(page_url=page_url, rasa_url=rasa_url)
+        yield site
     finally:
         if servers:
             servers.stop()
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="session")
@@ -189,7 +203,9 @@ class Browsing:
     url: str
     pages: List[Any] = field(default_factory=list)
 
-    def page(self, goto: bool = True) -> Any:
+    def page(self, goto: bool = True, embed: Optional[Dict[str, Optional[str]]] = None) -> Any:
+        """A new tab; `embed` changes the demo page's script tag (a `data-` name to a value, or
+        None to remove the attribute), as a clinic would embed the widget differently."""
         page = self.context.new_page()
         self.pages.append(page)
         page.on("pageerror", lambda error: self.recorder.page_errors.append(str(error)))
@@ -204,6 +220,8 @@ class Browsing:
             "console",
             lambda msg: self.recorder.console_errors.append(msg.text) if msg.type == "error" else None,
         )
+        if embed:
+            page.route(self.url, lambda route: fulfil_with_embed(route, embed))
         if goto:
             page.goto(self.url)
         return page
@@ -218,9 +236,34 @@ class Browsing:
         return found
 
 
+def fulfil_with_embed(route: Any, embed: Dict[str, Optional[str]]) -> None:
+    response = route.fetch()
+    html = response.text()
+    tag = re.search(r"<script src=\"/widget/bts-chat\.js\"[^>]*>", html)
+    assert tag, "the demo page embeds the widget with one script tag"
+    new_tag = tag.group(0)
+    for name, value in embed.items():
+        new_tag = re.sub(rf'\s+data-{name}="[^"]*"', "", new_tag)
+        if value is not None:
+            new_tag = new_tag[:-1] + f' data-{name}="{value}">'
+    headers = {k: v for k, v in response.headers.items() if k not in ("content-encoding", "content-length")}
+    route.fulfill(status=response.status, headers=headers, body=html.replace(tag.group(0), new_tag))
+
+
 @pytest.fixture
 def browse(browser: Any, stack: Stack) -> Iterator[Callable[..., Browsing]]:
-    """Factory: `browse(viewport=..., **context_options)` gives a fresh context (empty storage)."""
+    """Factory: `browse(viewport=..., **context_options)` gives a fresh context (empty storage)
+    on the demo page with the real assistant."""
+    yield from browsing_contexts(browser, stack)
+
+
+@pytest.fixture
+def browse_alone(browser: Any, site: Stack) -> Iterator[Callable[..., Browsing]]:
+    """Like `browse`, without Rasa: the test answers the widget's socket (fake_rasa.FakeRasa)."""
+    yield from browsing_contexts(browser, site)
+
+
+def browsing_contexts(browser: Any, stack: Stack) -> Iterator[Callable[..., Browsing]]:
     opened: List[Browsing] = []
 
     def make(viewport: Optional[Dict[str, int]] = None, **options: Any) -> Browsing:
