@@ -20,7 +20,7 @@ CONSOLE_STAMP := $(CONSOLE_VENV)/.installed-stamp
 
 .PHONY: help venv spacy train run test lint validate unit faults nlu-eval stories safety e2e clean \
 	console-venv console-test console-bench console-user worker receiver widget widget-test \
-	run-prod bench test-scale
+	run-prod bench test-scale screenshots
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -106,6 +106,11 @@ widget-test: train widget ## Browser tests of the chat widget (Playwright + Debi
 	@echo "==> Widget browser tests"
 	@command -v chromium >/dev/null 2>&1 || scripts/install_chromium.sh
 	$(PY) -m pytest -q tests/widget
+
+screenshots: train widget $(CONSOLE_STAMP) ## Refresh the README's screenshots in docs/screenshots (test runs write theirs to results/)
+	@command -v chromium >/dev/null 2>&1 || scripts/install_chromium.sh
+	BTS_WIDGET_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q -m screenshot tests/widget
+	CONSOLE_SCREENSHOT_DIR=docs/screenshots $(CONSOLE_PY) -m pytest -q -c tests/console/pytest.ini tests/console/test_browser.py
 
 console-bench: $(CONSOLE_STAMP) ## Benchmark the staff console over 10,000 generated conversations
 	$(CONSOLE_PY) -m console.bench

@@ -23,7 +23,6 @@ import inspect
 import os
 import re
 import shutil
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,7 @@ import pytest
 import yaml
 
 from scripts.model_files import ROOT, current_model
-from tests.e2e.conftest import ACTIONS_PORT, RASA_PORT, Servers
+from tests.e2e.conftest import RASA_PORT, Servers
 
 _spec = importlib.util.spec_from_file_location("bts_widget_serve", ROOT / "widget" / "serve.py")
 assert _spec and _spec.loader
@@ -66,38 +65,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
 """
 
 
-class WidgetServers(Servers):
-    """The e2e servers, with Rasa allowing the widget page's origin (`--cors`)."""
-
-    def __init__(self, tmp: Path, widget_origin: str, credentials: Path, model: Path) -> None:
-        super().__init__(tmp)
-        self.widget_origin = widget_origin
-        self.credentials = credentials
-        self.model = model
-
-    def start_rasa(self) -> None:
-        if {"credentials", "cors", "model"} <= set(inspect.signature(Servers.start_rasa).parameters):
-            # tests/e2e/conftest.py with the change proposed in widget/INTEGRATION.md
-            options: Dict[str, Any] = {"credentials": self.credentials, "cors": self.widget_origin,
-                                       "model": self.model}
-            Servers.start_rasa(self, **options)
-            return
-        endpoints = self.tmp / "endpoints.yml"
-        endpoints.write_text(
-            f'action_endpoint:\n  url: "http://localhost:{ACTIONS_PORT}/webhook"\n'
-            f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{self.db}"\n'
-        )
-        self.procs["rasa"] = self._spawn(
-            "rasa",
-            [
-                sys.executable, "-m", "rasa", "run", "--model", str(self.model),
-                "--port", str(RASA_PORT), "--endpoints", str(endpoints),
-                "--credentials", str(self.credentials), "--cors", self.widget_origin,
-            ],
-        )
-        self._wait(f"http://localhost:{RASA_PORT}/webhooks/rest/", "rasa")
-
-
 def check_socketio_channel(credentials: Path) -> None:
     """Fails early if Rasa's stock socket.io channel would drop every bot reply."""
     channels = yaml.safe_load(credentials.read_text()) or {}
@@ -122,7 +89,7 @@ class Stack:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "screenshot: takes a screenshot shown in the README (make screenshots)")
+    config.addinivalue_line("markers", "screenshot: takes a picture for the README (make screenshots)")
 
 
 @pytest.fixture(scope="session")
@@ -145,7 +112,7 @@ def site() -> Iterator[Stack]:
 @pytest.fixture(scope="session")
 def stack(site: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The demo page with the real assistant behind it."""
-    servers: Optional[WidgetServers] = None
+    servers: Optional[Servers] = None
     try:
         if not os.environ.get("BTS_WIDGET_TEST_RASA_URL"):
             credentials = Path(os.environ.get("BTS_WIDGET_TEST_CREDENTIALS", ROOT / "credentials.yml"))
@@ -153,12 +120,11 @@ def stack(site: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sta
             model = Path(os.environ.get("BTS_WIDGET_TEST_MODEL", current_model()))
             if not model.exists():
                 pytest.fail("no trained model for the current data: run `make train` first")
-            origin = site.page_url.rstrip("/")
-            servers = WidgetServers(tmp_path_factory.mktemp("widget"), origin, credentials, model)
-            if hasattr(servers, "start_receiver"):
-                servers.start_receiver()  # where the action server delivers bookings, as in tests/e2e
+            servers = Servers(tmp_path_factory.mktemp("widget"))
+            servers.start_receiver()  # where the action server delivers bookings, as in tests/e2e
             servers.start_actions()
-            servers.start_rasa()
+            # `--cors` for the page's origin: long-polling is cross-origin HTTP.
+            servers.start_rasa(credentials=credentials, cors=site.page_url.rstrip("/"), model=model)
         yield site
     finally:
         if servers:

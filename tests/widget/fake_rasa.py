@@ -75,7 +75,7 @@ class FakeRasa:
             requested = data.get("session_id") if isinstance(data, dict) else None
             self.confirmed = self.issue(requested)
             ws.send("42" + json.dumps(["session_confirm", self.confirmed]))
-        elif event == "user_uttered":
+        elif event == "user_uttered" and isinstance(data, dict):
             for reply in self.replies(str(data.get("message", ""))):
                 ws.send("42" + json.dumps(["bot_uttered", reply]))
         if ack:

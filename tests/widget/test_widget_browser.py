@@ -260,7 +260,9 @@ def test_mobile_viewport_is_full_screen(browse: Callable) -> None:
     full = {"x": 0, "y": 0, "width": MOBILE["width"], "height": MOBILE["height"]}
 
     def panel_box() -> Dict[str, int]:
-        return {k: round(v) for k, v in dict(widget.panel.bounding_box() or {}).items()}
+        box = widget.panel.bounding_box()
+        return {"x": round(box["x"]), "y": round(box["y"]), "width": round(box["width"]),
+                "height": round(box["height"])} if box else {}
 
     poll(lambda: panel_box() == full, 5, "the panel to fill the screen (it slides in for 160 ms)")
     expect(widget.launcher).to_be_hidden()

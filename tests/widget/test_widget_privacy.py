@@ -34,8 +34,8 @@ def numbered_ids() -> Callable[[Optional[str]], str]:
     issued: List[str] = []
 
     def issue(requested: Optional[str]) -> str:
-        if requested in issued:
-            return requested  # type: ignore[return-value]
+        if requested is not None and requested in issued:
+            return requested
         issued.append(f"signed.{len(issued) + 1}.c2lnbmF0dXJl")
         return issued[-1]
 
@@ -139,11 +139,11 @@ def test_a_submitted_booking_is_cleared_from_storage_but_stays_on_screen(browse_
 
     poll(lambda: PHONE not in json.dumps(widget.stored()), 5, "the summary to leave storage")
     state = widget.session_state()
-    assert state is not None and state["messages"] == [] and state["sessionId"] == fake.confirmed
+    assert state["messages"] == [] and state["sessionId"] == fake.confirmed
     # The screen is unchanged, and the conversation goes on in the same session.
     expect(widget.bubbles("bot").nth(1)).to_have_text(SUMMARY)
     widget.ask("what are your hours?")
-    assert [m["text"] for m in widget.session_state()["messages"]] == [  # type: ignore[index]
+    assert [m["text"] for m in widget.session_state()["messages"]] == [
         "what are your hours?", "You said: what are your hours?"]
     assert fake.events("user_uttered")[-1]["session_id"] == fake.confirmed
 
@@ -198,7 +198,7 @@ def test_end_chat_and_clear_with_the_keyboard(browse_alone: Callable) -> None:
     assert fake.confirmed != first_session
     widget.ask("hello again")
     assert fake.events("user_uttered")[-1]["session_id"] == fake.confirmed
-    assert widget.session_state()["sessionId"] == fake.confirmed  # type: ignore[index]
+    assert widget.session_state()["sessionId"] == fake.confirmed
 
 
 def test_the_session_id_is_the_one_the_server_confirms(browse_alone: Callable) -> None:
@@ -210,9 +210,10 @@ def test_the_session_id_is_the_one_the_server_confirms(browse_alone: Callable) -
     widget.wait_online()
     assert fake.events("session_request") == [{"session_id": None, "lang": "en"}], "the widget makes no id"
     issued = fake.confirmed
-    assert widget.session_state()["sessionId"] == issued  # type: ignore[index]
+    assert widget.session_state()["sessionId"] == issued
     widget.ask("hello")
-    assert fake.events("user_uttered") == [{"message": "hello", "session_id": issued, "metadata": {"lang": "en"}}]
+    assert fake.events("user_uttered") == [
+        {"message": "hello", "session_id": issued, "metadata": {"lang": "en"}}]
 
     widget.page.reload()  # the stored id is offered again, and accepted
     widget = Widget(widget.page)
@@ -224,7 +225,7 @@ def test_the_session_id_is_the_one_the_server_confirms(browse_alone: Callable) -
     widget.page.reload()
     widget = Widget(widget.page)
     widget.wait_online()
-    poll(lambda: (widget.session_state() or {}).get("sessionId") == "signed.replacement", 5,
+    poll(lambda: widget.session_state().get("sessionId") == "signed.replacement", 5,
          "the replacement id to be stored")
     widget.open()
     widget.ask("still there?")

@@ -122,11 +122,12 @@ class Widget:
             }"""
         )
 
-    def session_state(self) -> Optional[Dict[str, Any]]:
-        """The stored conversation, wherever the widget keeps it."""
+    def session_state(self) -> Dict[str, Any]:
+        """The stored conversation, wherever the widget keeps it ({} when nothing is stored)."""
         areas = self.stored()
         values = list(areas["session"].values()) + list(areas["local"].values())
-        return json.loads(values[0]) if values else None
+        state: Dict[str, Any] = json.loads(values[0]) if values else {}
+        return state
 
     def lang(self) -> Dict[str, Optional[str]]:
         """The `lang` of the widget's host element and of the root inside its shadow tree."""
