@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import json
 import os
-import re
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -187,7 +187,7 @@ class Browsing:
             lambda msg: self.recorder.console_errors.append(msg.text) if msg.type == "error" else None,
         )
         if embed:
-            page.route(self.url, lambda route: fulfil_with_embed(route, embed))
+            page.add_init_script(f"({EMBED_SCRIPT})({json.dumps(embed)})")
         if goto:
             page.goto(self.url)
         return page
@@ -202,18 +202,20 @@ class Browsing:
         return found
 
 
-def fulfil_with_embed(route: Any, embed: Dict[str, Optional[str]]) -> None:
-    response = route.fetch()
-    html = response.text()
-    tag = re.search(r"<script src=\"/widget/bts-chat\.js\"[^>]*>", html)
-    assert tag, "the demo page embeds the widget with one script tag"
-    new_tag = tag.group(0)
-    for name, value in embed.items():
-        new_tag = re.sub(rf'\s+data-{name}="[^"]*"', "", new_tag)
-        if value is not None:
-            new_tag = new_tag[:-1] + f' data-{name}="{value}">'
-    headers = {k: v for k, v in response.headers.items() if k not in ("content-encoding", "content-length")}
-    route.fulfill(status=response.status, headers=headers, body=html.replace(tag.group(0), new_tag))
+# Changes the widget's script tag as the parser adds it, before the deferred script runs (a page
+# rewritten by request routing would lose its address space, and Chromium would then refuse its
+# connections to localhost).
+EMBED_SCRIPT = """
+(embed) => new MutationObserver((changes, observer) => {
+  const tag = document.querySelector('script[src="/widget/bts-chat.js"]');
+  if (!tag) return;
+  for (const [name, value] of Object.entries(embed)) {
+    if (value === null) tag.removeAttribute(`data-${name}`);
+    else tag.setAttribute(`data-${name}`, value);
+  }
+  observer.disconnect();
+}).observe(document, {childList: true, subtree: true})
+"""
 
 
 @pytest.fixture
