@@ -14,7 +14,7 @@ from typing import Any, Callable, List, Optional
 from playwright.sync_api import expect
 
 from tests.widget.fake_rasa import FakeRasa, Reply
-from tests.widget.widget_page import Widget, poll, run_axe
+from tests.widget.widget_page import SCREENSHOTS, Widget, poll, run_axe
 
 PHONE = "575-555-0142"
 SUMMARY = f"Please check: Maria Lopez, {PHONE}, maria@example.com. Is this right?"
@@ -287,6 +287,8 @@ def test_the_interface_follows_the_conversation_language(browse_alone: Callable)
     expect(page.locator(".msg--bot .sr-only").last).to_have_text("El asistente dijo:")
     widget.ask("gracias")
     assert fake.events("user_uttered")[-1]["metadata"] == {"lang": "es"}
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "widget-labels-es.png"))  # for review, not the README
 
     violations = run_axe(page)
     serious = [v for v in violations if v["impact"] in ("serious", "critical")]
