@@ -19,8 +19,8 @@ CONSOLE_PY := $(CONSOLE_VENV)/bin/python
 CONSOLE_STAMP := $(CONSOLE_VENV)/.installed-stamp
 
 .PHONY: help venv spacy train run test lint validate unit faults nlu-eval stories safety e2e clean \
-	console-venv console-test console-lint console-screenshots console-bench console-user worker receiver widget widget-test \
-	run-prod bench test-scale
+	console-venv console-test console-lint console-bench console-user worker receiver widget widget-test \
+	run-prod bench test-scale screenshots
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -112,10 +112,10 @@ widget-test: train widget ## Browser tests of the chat widget (Playwright + Debi
 console-lint: $(CONSOLE_STAMP) ## mypy over the staff console (its own environment: SQLAlchemy 2, Flask 3)
 	$(CONSOLE_PY) -m mypy --python-version 3.11 console bts/contact.py bts/deid.py tests/console/support.py
 
-console-screenshots: $(CONSOLE_STAMP) ## Refresh the README's console screenshots (docs/screenshots/console-*.png)
+screenshots: train widget $(CONSOLE_STAMP) ## Refresh the README's screenshots in docs/screenshots (test runs write theirs to results/)
 	@command -v chromium >/dev/null 2>&1 || scripts/install_chromium.sh
-	CONSOLE_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(CONSOLE_PY) -m pytest -q -c tests/console/pytest.ini \
-		tests/console/test_browser.py
+	BTS_WIDGET_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -q -m screenshot tests/widget
+	CONSOLE_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(CONSOLE_PY) -m pytest -q -c tests/console/pytest.ini tests/console/test_browser.py
 
 console-bench: $(CONSOLE_STAMP) ## Benchmark the staff console over 10,000 generated conversations
 	$(CONSOLE_PY) -m console.bench

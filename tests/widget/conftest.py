@@ -1,8 +1,9 @@
-"""Browser tests of the website widget against the real assistant.
+"""Browser tests of the website widget, against the real assistant or a scripted stand-in.
 
-Starts the real action server and Rasa server (as tests/e2e does, with a temporary tracker store
-and `--cors` for the widget page's origin), serves the demo page with widget/serve.py in a
-thread, and drives Debian's chromium headless with Playwright for Python.
+Serves the demo page with widget/serve.py in a thread and drives Debian's chromium headless with
+Playwright for Python. `browse` also starts the real action server and Rasa server (as tests/e2e
+does, with a temporary tracker store and `--cors` for the widget page's origin); `browse_alone`
+does not: its tests answer the widget's socket with tests/widget/fake_rasa.py.
 
 Environment:
     BTS_CHROMIUM                   browser binary (default /usr/bin/chromium)
@@ -11,16 +12,17 @@ Environment:
     BTS_WIDGET_TEST_WIDGET_PORT    port of the demo page server (default: a free port)
     BTS_WIDGET_TEST_CREDENTIALS    credentials file for Rasa (default: the project's)
     BTS_WIDGET_TEST_MODEL          model to serve (default: the current model)
-    BTS_WIDGET_SCREENSHOTS         where screenshots go (default: docs/screenshots)
+    BTS_WIDGET_SCREENSHOTS         where screenshots go (default: results/widget; `make screenshots`
+                                   points it at docs/screenshots on purpose)
 """
 
 from __future__ import annotations
 
 import importlib.util
 import inspect
+import json
 import os
 import shutil
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +33,7 @@ import pytest
 import yaml
 
 from scripts.model_files import ROOT, current_model
-from tests.e2e.conftest import ACTIONS_PORT, RASA_PORT, Servers
+from tests.e2e.conftest import RASA_PORT, Servers
 
 _spec = importlib.util.spec_from_file_location("bts_widget_serve", ROOT / "widget" / "serve.py")
 assert _spec and _spec.loader
@@ -63,38 +65,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
 """
 
 
-class WidgetServers(Servers):
-    """The e2e servers, with Rasa allowing the widget page's origin (`--cors`)."""
-
-    def __init__(self, tmp: Path, widget_origin: str, credentials: Path, model: Path) -> None:
-        super().__init__(tmp)
-        self.widget_origin = widget_origin
-        self.credentials = credentials
-        self.model = model
-
-    def start_rasa(self) -> None:
-        if {"credentials", "cors", "model"} <= set(inspect.signature(Servers.start_rasa).parameters):
-            # tests/e2e/conftest.py with the change proposed in widget/INTEGRATION.md
-            options: Dict[str, Any] = {"credentials": self.credentials, "cors": self.widget_origin,
-                                       "model": self.model}
-            Servers.start_rasa(self, **options)
-            return
-        endpoints = self.tmp / "endpoints.yml"
-        endpoints.write_text(
-            f'action_endpoint:\n  url: "http://localhost:{ACTIONS_PORT}/webhook"\n'
-            f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{self.db}"\n'
-        )
-        self.procs["rasa"] = self._spawn(
-            "rasa",
-            [
-                sys.executable, "-m", "rasa", "run", "--model", str(self.model),
-                "--port", str(RASA_PORT), "--endpoints", str(endpoints),
-                "--credentials", str(self.credentials), "--cors", self.widget_origin,
-            ],
-        )
-        self._wait(f"http://localhost:{RASA_PORT}/webhooks/rest/", "rasa")
-
-
 def check_socketio_channel(credentials: Path) -> None:
     """Fails early if Rasa's stock socket.io channel would drop every bot reply."""
     channels = yaml.safe_load(credentials.read_text()) or {}
@@ -118,37 +88,47 @@ class Stack:
     rasa_url: str
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "screenshot: takes a picture for the README (make screenshots)")
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def site() -> Iterator[Stack]:
+    """The demo page (widget/serve.py), pointing the widget at where Rasa is or will be."""
     if not (ROOT / "widget" / "dist" / "bts-chat.js").exists():
         pytest.fail("the widget is not built: run `bash widget/setup.sh`")
-    external = os.environ.get("BTS_WIDGET_TEST_RASA_URL")
-    rasa_url = external or f"http://localhost:{RASA_PORT}"
+    rasa_url = os.environ.get("BTS_WIDGET_TEST_RASA_URL") or f"http://localhost:{RASA_PORT}"
     port = int(os.environ.get("BTS_WIDGET_TEST_WIDGET_PORT", "0"))
     server = serve.make_server(port, rasa_url, quiet=True)
-    page_url = f"http://localhost:{server.server_address[1]}/"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    servers: Optional[WidgetServers] = None
     try:
-        if not external:
+        yield Stack(page_url=f"http://localhost:{server.server_address[1]}/", rasa_url=rasa_url)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def stack(site: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The demo page with the real assistant behind it."""
+    servers: Optional[Servers] = None
+    try:
+        if not os.environ.get("BTS_WIDGET_TEST_RASA_URL"):
             credentials = Path(os.environ.get("BTS_WIDGET_TEST_CREDENTIALS", ROOT / "credentials.yml"))
             check_socketio_channel(credentials)
             model = Path(os.environ.get("BTS_WIDGET_TEST_MODEL", current_model()))
             if not model.exists():
                 pytest.fail("no trained model for the current data: run `make train` first")
-            origin = page_url.rstrip("/")
-            servers = WidgetServers(tmp_path_factory.mktemp("widget"), origin, credentials, model)
-            if hasattr(servers, "start_receiver"):
-                servers.start_receiver()  # where the action server delivers bookings, as in tests/e2e
+            servers = Servers(tmp_path_factory.mktemp("widget"))
+            servers.start_receiver()  # where the action server delivers bookings, as in tests/e2e
             servers.start_actions()
-            servers.start_rasa()
-        yield Stack(page_url=page_url, rasa_url=rasa_url)
+            # `--cors` for the page's origin: long-polling is cross-origin HTTP.
+            servers.start_rasa(credentials=credentials, cors=site.page_url.rstrip("/"), model=model)
+        yield site
     finally:
         if servers:
             servers.stop()
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="session")
@@ -189,7 +169,9 @@ class Browsing:
     url: str
     pages: List[Any] = field(default_factory=list)
 
-    def page(self, goto: bool = True) -> Any:
+    def page(self, goto: bool = True, embed: Optional[Dict[str, Optional[str]]] = None) -> Any:
+        """A new tab; `embed` changes the demo page's script tag (a `data-` name to a value, or
+        None to remove the attribute), as a clinic would embed the widget differently."""
         page = self.context.new_page()
         self.pages.append(page)
         page.on("pageerror", lambda error: self.recorder.page_errors.append(str(error)))
@@ -204,6 +186,8 @@ class Browsing:
             "console",
             lambda msg: self.recorder.console_errors.append(msg.text) if msg.type == "error" else None,
         )
+        if embed:
+            page.add_init_script(f"({EMBED_SCRIPT})({json.dumps(embed)})")
         if goto:
             page.goto(self.url)
         return page
@@ -218,9 +202,36 @@ class Browsing:
         return found
 
 
+# Changes the widget's script tag as the parser adds it, before the deferred script runs (a page
+# rewritten by request routing would lose its address space, and Chromium would then refuse its
+# connections to localhost).
+EMBED_SCRIPT = """
+(embed) => new MutationObserver((changes, observer) => {
+  const tag = document.querySelector('script[src="/widget/bts-chat.js"]');
+  if (!tag) return;
+  for (const [name, value] of Object.entries(embed)) {
+    if (value === null) tag.removeAttribute(`data-${name}`);
+    else tag.setAttribute(`data-${name}`, value);
+  }
+  observer.disconnect();
+}).observe(document, {childList: true, subtree: true})
+"""
+
+
 @pytest.fixture
 def browse(browser: Any, stack: Stack) -> Iterator[Callable[..., Browsing]]:
-    """Factory: `browse(viewport=..., **context_options)` gives a fresh context (empty storage)."""
+    """Factory: `browse(viewport=..., **context_options)` gives a fresh context (empty storage)
+    on the demo page with the real assistant."""
+    yield from browsing_contexts(browser, stack)
+
+
+@pytest.fixture
+def browse_alone(browser: Any, site: Stack) -> Iterator[Callable[..., Browsing]]:
+    """Like `browse`, without Rasa: the test answers the widget's socket (fake_rasa.FakeRasa)."""
+    yield from browsing_contexts(browser, site)
+
+
+def browsing_contexts(browser: Any, stack: Stack) -> Iterator[Callable[..., Browsing]]:
     opened: List[Browsing] = []
 
     def make(viewport: Optional[Dict[str, int]] = None, **options: Any) -> Browsing:

@@ -7,6 +7,7 @@ import { test } from "node:test";
 import { contrast, palette, parseHex } from "../../widget/src/color.js";
 import { languageOf, translator } from "../../widget/src/i18n.js";
 import { parseMarkdown, safeHref } from "../../widget/src/markdown.js";
+import { botContent, confirmedSession, controlOf } from "../../widget/src/protocol.js";
 
 test("bold, links and plain text", () => {
   assert.deepEqual(parseMarkdown("Call **now** or see [hours](https://example.org/hours)."), [
@@ -48,13 +49,19 @@ test("HTML is never interpreted", () => {
   assert.deepEqual(parseMarkdown(source), [{ type: "text", text: source }]);
 });
 
-test("bare http(s) URLs become links without trailing punctuation", () => {
-  assert.deepEqual(parseMarkdown("See https://example.org/a, then (https://example.org/b)."), [
-    { type: "text", text: "See " },
-    { type: "link", text: "https://example.org/a", href: "https://example.org/a" },
-    { type: "text", text: ", then (" },
-    { type: "link", text: "https://example.org/b", href: "https://example.org/b" },
-    { type: "text", text: ")." },
+test("bare URLs stay text: a bot message may repeat what the patient typed", () => {
+  for (const source of [
+    "https://evil.example/login",
+    "Reason: see https://evil.example/login, thanks",
+    "www.evil.example and http://evil.example",
+  ]) {
+    assert.deepEqual(parseMarkdown(source), [{ type: "text", text: source }]);
+  }
+});
+
+test("a backslash quotes markdown characters", () => {
+  assert.deepEqual(parseMarkdown("\\[x\\](https://evil.example) \\*\\*no\\*\\* a\\\\b"), [
+    { type: "text", text: "[x](https://evil.example) **no** a\\b" },
   ]);
 });
 
@@ -99,4 +106,107 @@ test("interface strings", () => {
   assert.equal(en("open", { title: "BTS" }), "Open chat with BTS");
   assert.equal(translator("es")("close"), "Cerrar el chat");
   assert.equal(translator("xx")("send"), "Send");
+});
+
+test("control payloads: only known languages and events, as the message or under custom", () => {
+  assert.deepEqual(controlOf({ bts: { language: "es" } }), { language: "es", event: null });
+  assert.deepEqual(controlOf({ custom: { bts: { event: "booking_submitted" } } }), {
+    language: null,
+    event: "booking_submitted",
+  });
+  for (const data of [
+    null,
+    "bts",
+    { text: '{"bts": {"language": "es"}}' },
+    { bts: { language: "fr", event: "delete_everything" } },
+    { bts: "es" },
+  ]) {
+    assert.deepEqual(controlOf(data), { language: null, event: null }, JSON.stringify(data));
+  }
+});
+
+test("bot content: text, buttons and images, nothing from a control-only message", () => {
+  assert.equal(botContent({ bts: { language: "es" } }), null);
+  const content = botContent({
+    text: "Pick one",
+    quick_replies: [{ title: "Yes", payload: "/affirm" }, { title: "" }, null, { title: "No" }],
+    attachment: { type: "image", payload: { src: "javascript:alert(1)" } },
+  });
+  assert.deepEqual(content, {
+    text: "Pick one",
+    quick: [
+      { title: "Yes", payload: "/affirm" },
+      { title: "No", payload: "No" },
+    ],
+    image: null,
+  });
+});
+
+test("session ids: whatever the server confirms, within bounds", () => {
+  assert.equal(confirmedSession("0123abcd"), "0123abcd");
+  assert.equal(confirmedSession({ session_id: "v1.abc.sig_-" }), "v1.abc.sig_-");
+  for (const bad of [null, "", "has space", "x".repeat(513), 42, { session_id: 7 }]) {
+    assert.equal(confirmedSession(bad), null, String(bad));
+  }
+});
+
+// ------------------------------------------------------------------ store.js with fake Web Storage
+
+class FakeStorage {
+  constructor() {
+    this.items = new Map();
+  }
+  get length() {
+    return this.items.size;
+  }
+  key(i) {
+    return [...this.items.keys()][i] ?? null;
+  }
+  getItem(k) {
+    return this.items.has(k) ? this.items.get(k) : null;
+  }
+  setItem(k, v) {
+    this.items.set(k, String(v));
+  }
+  removeItem(k) {
+    this.items.delete(k);
+  }
+}
+
+function fakeWindow() {
+  globalThis.window = {
+    localStorage: new FakeStorage(),
+    sessionStorage: new FakeStorage(),
+    addEventListener() {},
+    crypto: globalThis.crypto,
+  };
+  return globalThis.window;
+}
+
+const { Store } = await import("../../widget/src/store.js");
+
+test("the store uses sessionStorage unless localStorage is asked for, and drops old copies", () => {
+  const win = fakeWindow();
+  win.localStorage.setItem("bts-chat:v1:https://bot", '{"v":1,"messages":[{"text":"575-555-0142"}]}');
+  win.localStorage.setItem("bts-chat:v2:https://bot", "{}");
+  const store = new Store("bts-chat:v2:https://bot", 30 * 60000);
+  store.update((state) => state.messages.push({ text: "hello" }));
+  assert.equal(win.localStorage.length, 0);
+  assert.match(win.sessionStorage.getItem("bts-chat:v2:https://bot"), /hello/);
+
+  const shared = new Store("bts-chat:v2:https://bot", 30 * 60000, "local");
+  shared.update((state) => state.messages.push({ text: "hi" }));
+  assert.match(win.localStorage.getItem("bts-chat:v2:https://bot"), /hi/);
+});
+
+test("the store forgets a conversation idle longer than its expiry", () => {
+  const win = fakeWindow();
+  const store = new Store("k", 30 * 60000);
+  store.update((state) => state.messages.push({ text: "575-555-0142" }));
+  assert.equal(store.load().messages.length, 1);
+  const raw = JSON.parse(win.sessionStorage.getItem("k"));
+  raw.updated = Date.now() - 31 * 60000;
+  win.sessionStorage.setItem("k", JSON.stringify(raw));
+  assert.deepEqual(store.load().messages, []);
+  assert.equal(win.sessionStorage.getItem("k"), null);
 });

@@ -6,22 +6,70 @@ Only locator-based waiting is used: the demo page's CSP forbids `eval`, which
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, TypeVar
 
 from playwright.sync_api import Locator, Page, expect
 
 from scripts.model_files import ROOT
 
+AXE_SOURCE = (ROOT / "widget" / "node_modules" / "axe-core" / "axe.min.js").read_text()
 REPLY_TIMEOUT_MS = 45_000  # the assistant shares 2 CPU cores with everything else
-SCREENSHOTS = Path(os.environ.get("BTS_WIDGET_SCREENSHOTS", ROOT / "docs" / "screenshots"))
+# Test runs never overwrite the README's pictures; `make screenshots` refreshes them on purpose.
+SCREENSHOTS = Path(os.environ.get("BTS_WIDGET_SCREENSHOTS", ROOT / "results" / "widget"))
 DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 390, "height": 844}
 
 # Numbers the tests measure; conftest prints them at the end of the run.
 METRICS: Dict[str, str] = {}
+
+T = TypeVar("T")
+
+
+def run_axe(page: Page) -> List[Dict[str, Any]]:
+    """Injects axe-core (from npm) into the page and returns its WCAG 2.1 A/AA violations."""
+    page.evaluate("() => { window.__btsCspBeforeAxe = window.__btsCsp.length; }")
+    page.evaluate(AXE_SOURCE)
+    violations: List[Dict[str, Any]] = page.evaluate(
+        """() => axe.run(document, {
+              resultTypes: ['violations'],
+              runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']},
+            }).then((r) => r.violations.map((v) => ({
+              id: v.id, impact: v.impact, help: v.help,
+              targets: v.nodes.slice(0, 5).map((n) => JSON.stringify(n.target)),
+            })))"""
+    )
+    return violations
+
+
+def poll(check: Callable[[], T], timeout_s: float, what: str, interval_s: float = 0.1) -> T:
+    """Calls `check` until it returns something truthy, or fails after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what} (last: {value!r})")
+        time.sleep(interval_s)
+
+
+def settled(read: Callable[[], T], quiet_s: float, timeout_s: float, what: str) -> T:
+    """Polls `read` until its value has not changed for `quiet_s`, and returns that value."""
+    deadline = time.monotonic() + timeout_s
+    value = read()
+    since = time.monotonic()
+    while time.monotonic() - since < quiet_s:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} kept changing for {timeout_s} s (last: {value!r})")
+        time.sleep(0.1)
+        now = read()
+        if now != value:
+            value, since = now, time.monotonic()
+    return value
 
 
 class Widget:
@@ -63,13 +111,28 @@ class Widget:
             }"""
         )
 
-    def session_state(self) -> Dict[str, Any]:
+    def stored(self) -> Dict[str, Dict[str, str]]:
+        """Everything the widget keeps in Web Storage: {"local"|"session": {key: raw value}}."""
         return self.page.evaluate(
             """() => {
-              const key = Object.keys(localStorage).find((k) => k.startsWith('bts-chat:v1:'));
-              return key ? JSON.parse(localStorage.getItem(key)) : null;
+              const dump = (area) => Object.fromEntries(Object.keys(area)
+                .filter((k) => k.startsWith('bts-chat:'))
+                .map((k) => [k, area.getItem(k)]));
+              return {local: dump(localStorage), session: dump(sessionStorage)};
             }"""
         )
+
+    def session_state(self) -> Dict[str, Any]:
+        """The stored conversation, wherever the widget keeps it ({} when nothing is stored)."""
+        areas = self.stored()
+        values = list(areas["session"].values()) + list(areas["local"].values())
+        state: Dict[str, Any] = json.loads(values[0]) if values else {}
+        return state
+
+    def lang(self) -> Dict[str, Optional[str]]:
+        """The `lang` of the widget's host element and of the root inside its shadow tree."""
+        return {"host": self.page.locator("#bts-chat").get_attribute("lang"),
+                "root": self.wrapper.get_attribute("lang")}
 
     # ------------------------------------------------------------ acting
 

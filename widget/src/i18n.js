@@ -1,13 +1,17 @@
-// Interface strings. The assistant itself answers in English; `data-lang` sets the widget's own
-// labels, the greeting default and the `lang` attribute screen readers use for pronunciation.
+// Interface strings. `data-lang` picks the first language; the widget switches when the assistant
+// says the conversation changed language, so labels and the `lang` attribute (which screen readers
+// use for pronunciation) follow the conversation.
 
 export const STRINGS = {
   en: {
     open: "Open chat with {title}",
     openUnread: "Open chat with {title}, {count} unread",
     close: "Close chat",
-    startOver: "Start over",
-    startOverLabel: "Start over: clear this conversation",
+    endChat: "End chat and clear",
+    endChatLabel: "End chat and clear it from this browser",
+    endConfirm: "End this chat? It is cleared from this browser and a new chat starts.",
+    endYes: "End and clear",
+    endNo: "Cancel",
     conversation: "Conversation",
     inputLabel: "Your message",
     placeholder: "Type your question…",
@@ -34,8 +38,11 @@ export const STRINGS = {
     open: "Abrir el chat con {title}",
     openUnread: "Abrir el chat con {title}, {count} sin leer",
     close: "Cerrar el chat",
-    startOver: "Empezar de nuevo",
-    startOverLabel: "Empezar de nuevo: borrar esta conversación",
+    endChat: "Terminar y borrar",
+    endChatLabel: "Terminar y borrar el chat de este navegador",
+    endConfirm: "¿Terminar este chat? Se borra de este navegador y empieza un chat nuevo.",
+    endYes: "Terminar y borrar",
+    endNo: "Cancelar",
     conversation: "Conversación",
     inputLabel: "Su mensaje",
     placeholder: "Escriba su pregunta…",
@@ -56,7 +63,7 @@ export const STRINGS = {
     disclaimer: "Asistente automático, no es consejo médico. En una emergencia, llame al 911.",
     image: "Abrir imagen",
     greeting:
-      "¡Hola! Soy el asistente virtual de {title}. El asistente responde en inglés: pregunte sobre la ciática, la fisioterapia o la clínica.",
+      "¡Hola! Soy el asistente virtual de {title}. Pregúnteme sobre la ciática, la terapia física o nuestra clínica.",
   },
 };
 

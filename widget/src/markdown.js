@@ -2,17 +2,19 @@
 //
 //   **bold**                  -> <strong>bold</strong>
 //   [label](https://...)      -> link; only http:, https:, tel: and mailto: targets
-//   https://example.org/page  -> a bare http(s) URL becomes a link
+//   \* \[ \] \( \) \\          -> the character itself (lets the server quote a patient's text)
 //   a newline                 -> a line break (the bubble uses `white-space: pre-wrap`)
 //
-// Anything else, including a link with another scheme such as `javascript:` or `data:`, stays
-// literal text. Nothing is ever parsed as HTML: the result is built from text nodes and
-// createElement, so `<img onerror=...>` in a message is shown as those characters.
+// A bare URL stays text: bot messages repeat what the patient typed (the booking summary), and
+// a link the patient wrote must never look like one the clinic sent. Anything else, including
+// a link with another scheme such as `javascript:` or `data:`, stays literal text. Nothing is
+// ever parsed as HTML: the result is built from text nodes and createElement, so
+// `<img onerror=...>` in a message is shown as those characters.
 
 const SAFE_SCHEMES = ["http:", "https:", "tel:", "mailto:"];
 
-// **bold** | [label](target) | bare http(s) URL
-const TOKEN = /\*\*([^*\n]+?)\*\*|\[([^\]\n]{1,200})\]\(([^()\s]{1,2000})\)|\bhttps?:\/\/[^\s<>"'`]+/g;
+// \-escape | **bold** | [label](target)
+const TOKEN = /\\([\\*[\]()])|\*\*([^*\n]+?)\*\*|\[([^\]\n]{1,200})\]\(([^()\s]{1,2000})\)/g;
 
 // Control characters and whitespace have no place in a link target.
 // eslint-disable-next-line no-control-regex
@@ -39,20 +41,6 @@ export function safeHref(target) {
 }
 
 /**
- * Splits trailing sentence punctuation off a bare URL ("see https://x.org." -> "https://x.org").
- * @param {string} raw
- * @returns {string}
- */
-function trimBareUrl(raw) {
-  let url = raw.replace(/[.,;:!?]+$/, "");
-  // Keep a closing parenthesis only when the URL itself opened one.
-  while (url.endsWith(")") && (url.match(/\(/g) || []).length < (url.match(/\)/g) || []).length) {
-    url = url.slice(0, -1);
-  }
-  return url;
-}
-
-/**
  * Parses `text` into inline tokens: {type: "text", text}, {type: "strong", text} and
  * {type: "link", text, href}. Pure function (no DOM), so it is unit-tested under Node.
  * @param {string} text
@@ -71,24 +59,19 @@ export function parseMarkdown(text) {
   TOKEN.lastIndex = 0;
   let match;
   while ((match = TOKEN.exec(source)) !== null) {
-    let whole = match[0];
-    let token = null;
-    if (match[1] !== undefined) {
-      token = { type: "strong", text: match[1] };
-    } else if (match[2] !== undefined) {
-      const href = safeHref(match[3]);
-      // An unsafe link stays literal, brackets and all, so the patient sees what was sent.
-      token = href ? { type: "link", text: match[2], href } : null;
-    } else {
-      whole = trimBareUrl(whole);
-      const href = safeHref(whole);
-      token = href ? { type: "link", text: whole, href } : null;
-      TOKEN.lastIndex = match.index + whole.length;
-    }
+    const whole = match[0];
     pushText(source.slice(index, match.index));
-    if (token) tokens.push(token);
-    else pushText(whole);
     index = match.index + whole.length;
+    if (match[1] !== undefined) {
+      pushText(match[1]);
+    } else if (match[2] !== undefined) {
+      tokens.push({ type: "strong", text: match[2] });
+    } else {
+      const href = safeHref(match[4]);
+      // An unsafe link stays literal, brackets and all, so the patient sees what was sent.
+      if (href) tokens.push({ type: "link", text: match[3], href });
+      else pushText(whole);
+    }
   }
   pushText(source.slice(index));
   return tokens;

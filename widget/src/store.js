@@ -1,40 +1,86 @@
-// The conversation as the browser keeps it: one JSON document in localStorage, shared by every
-// tab of the site, so a reload or a second tab shows the same history and joins the same Rasa
-// session. Falls back to memory when storage is unavailable (private mode, blocked cookies).
+// The conversation as the browser keeps it: one JSON document per Rasa server. By default in
+// sessionStorage (one tab, gone when the tab closes); with `data-storage="local"` in
+// localStorage, shared by every tab of the site. Either way it is forgotten after a short idle
+// time. Falls back to memory when storage is unavailable (private mode, blocked cookies).
 
-const VERSION = 1;
+const VERSION = 2;
 const MAX_MESSAGES = 200;
+// Keys of earlier widget versions, which kept the conversation in localStorage for a day.
+const LEGACY_PREFIX = "bts-chat:v1:";
 
 export function emptyState() {
-  return { v: VERSION, sessionId: null, messages: [], updated: 0, owner: null, waitingSince: 0 };
+  return {
+    v: VERSION,
+    chat: null, // random id of this chat in this browser: a routing hint, never a credential
+    sessionId: null, // as confirmed by the server
+    lang: null, // the conversation's language once the assistant has named one
+    messages: [],
+    updated: 0,
+    purged: 0, // when stored messages were last dropped (a submitted booking)
+    owner: null,
+    waitingSince: 0,
+  };
+}
+
+function storageArea(name) {
+  try {
+    const area = window[name];
+    const probe = "bts-chat:probe";
+    area.setItem(probe, "1");
+    area.removeItem(probe);
+    return area;
+  } catch (_) {
+    return null;
+  }
+}
+
+function dropLegacy() {
+  try {
+    const local = window.localStorage;
+    for (let i = local.length - 1; i >= 0; i -= 1) {
+      const key = local.key(i);
+      if (key && key.startsWith(LEGACY_PREFIX)) local.removeItem(key);
+    }
+  } catch (_) {
+    /* storage blocked: nothing was kept there either */
+  }
 }
 
 export class Store {
   /**
-   * @param {string} key localStorage key (one per Rasa server)
-   * @param {number} ttlMs a conversation idle longer than this is forgotten
+   * @param {string} key storage key (one per Rasa server)
+   * @param {number} idleMs a conversation idle longer than this is forgotten
+   * @param {"session" | "local"} kind which Web Storage area keeps it
    */
-  constructor(key, ttlMs) {
+  constructor(key, idleMs, kind = "session") {
     this.key = key;
-    this.ttlMs = ttlMs;
+    this.idleMs = idleMs;
     this.memory = null;
     this.listeners = [];
-    try {
-      const probe = `${key}:probe`;
-      window.localStorage.setItem(probe, "1");
-      window.localStorage.removeItem(probe);
-      this.storage = window.localStorage;
-    } catch (_) {
-      this.storage = null;
+    dropLegacy();
+    this.storage = storageArea(kind === "local" ? "localStorage" : "sessionStorage");
+    if (kind !== "local") {
+      // A clinic that turned localStorage off again: no copy may stay behind there.
+      try {
+        window.localStorage.removeItem(key);
+      } catch (_) {
+        /* nothing to remove */
+      }
     }
     if (this.storage) {
       window.addEventListener("storage", (event) => {
+        if (event.storageArea !== this.storage) return;
         if (event.key === this.key || event.key === null) {
           const state = this.load();
           this.listeners.forEach((listener) => listener(state));
         }
       });
     }
+  }
+
+  /** @param {{updated: number}} state */
+  isIdle(state) {
+    return Boolean(state.updated) && Date.now() - state.updated > this.idleMs;
   }
 
   /** @returns {ReturnType<typeof emptyState>} */
@@ -56,7 +102,7 @@ export class Store {
       state = null;
     }
     if (!state || state.v !== VERSION || !Array.isArray(state.messages)) return emptyState();
-    if (state.updated && Date.now() - state.updated > this.ttlMs) {
+    if (this.isIdle(state)) {
       this.clear();
       return emptyState();
     }

@@ -8,26 +8,21 @@
 import { io } from "socket.io-client";
 import { palette } from "./color.js";
 import { languageOf, translator } from "./i18n.js";
-import { renderMarkdown, safeHref } from "./markdown.js";
-import { Store, emptyState, randomId } from "./store.js";
+import { parseMarkdown } from "./markdown.js";
+import { MAX_CHARS, botContent, confirmedSession, controlOf } from "./protocol.js";
+import { Store, randomId } from "./store.js";
+import { h, icon, messageElement, signature } from "./view.js";
 
 /* global __BTS_CSS__, __BTS_VERSION__ */
 const CSS_FILE = __BTS_CSS__;
 const VERSION = __BTS_VERSION__;
 
-// Same limit as components/text.py MAX_MESSAGE_CHARS: longer text would be cut for NLU anyway.
-const MAX_CHARS = 1000;
 const COUNTER_FROM = 100; // show "N characters left" below this many
 const FOREIGN_WAIT_MS = 1200; // see onBotMessage: how long a non-owner tab waits for the owner
 const WAITING_MAX_MS = 60000; // typing indicator gives up after this long without a reply
 const SMALL_SCREEN = "(max-width: 480px)";
-const SVG_NS = "http://www.w3.org/2000/svg";
-
-const ICONS = {
-  chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z",
-  close: "M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z",
-  send: "M3 20.5v-6.2l9-2.3-9-2.3V3.5L22 12z",
-};
+const IDLE_CHECK_MS = 30000;
+const IDLE_DEFAULT_MINUTES = 30;
 
 function currentScript() {
   return (
@@ -62,39 +57,11 @@ function readConfig(script) {
       .map((s) => s.trim())
       .filter(Boolean)
       .slice(0, 6),
-    historyMs: Math.max(1, Number(data.historyHours) || 24) * 3600 * 1000,
+    // sessionStorage unless the clinic opts in to a conversation shared by the site's tabs.
+    storage: data.storage === "local" ? "local" : "session",
+    idleMs: Math.min(Math.max(Number(data.idleMinutes) || IDLE_DEFAULT_MINUTES, 1), 24 * 60) * 60 * 1000,
     cssUrl: new URL(CSS_FILE, script.src || window.location.href).href,
   };
-}
-
-/** Tiny DOM builder: properties and attributes only, children as nodes or plain text. */
-function h(tag, props = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [name, value] of Object.entries(props)) {
-    if (value === false || value == null) continue;
-    if (name === "class") el.className = value;
-    else if (name === "text") el.textContent = value;
-    else if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
-    else if (name in el && typeof value !== "string") el[name] = value;
-    else el.setAttribute(name, value === true ? "" : value);
-  }
-  for (const child of children) {
-    if (child == null || child === false) continue;
-    el.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
-  }
-  return el;
-}
-
-function icon(name) {
-  const svg = document.createElementNS(SVG_NS, "svg");
-  svg.setAttribute("class", `i-${name}`);
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("aria-hidden", "true");
-  svg.setAttribute("focusable", "false");
-  const path = document.createElementNS(SVG_NS, "path");
-  path.setAttribute("d", ICONS[name]);
-  svg.appendChild(path);
-  return svg;
 }
 
 function tabIdentity() {
@@ -114,18 +81,21 @@ function tabIdentity() {
 class ChatWidget {
   constructor(config) {
     this.cfg = config;
-    this.t = config.t;
     this.tabId = tabIdentity();
-    this.store = new Store(`bts-chat:v1:${config.server}`, config.historyMs);
+    this.store = new Store(`bts-chat:v2:${config.server}`, config.idleMs, config.storage);
     this.state = this.store.load();
+    this.lang = languageOf(this.state.lang || config.lang);
+    this.t = translator(this.lang);
     this.socket = null;
     this.ready = false; // connected and session confirmed
     this.everConnected = false;
     this.conn = "idle"; // idle | connecting | online | reconnecting
     this.inFlight = new Map(); // message id -> true, waiting for the server's ack
     this.foreign = []; // bot messages seen by this tab while another tab owns the turn
+    this.kept = []; // messages still on screen but no longer stored (after a booking was sent)
     this.rendered = new Map(); // message id -> {el, sig}
     this.renderedOrder = [];
+    this.labels = []; // [element, attribute or "text", string key], relabelled on a language switch
     this.unread = 0;
     this.isOpen = false;
     this.savedOverflow = null;
@@ -137,13 +107,23 @@ class ChatWidget {
     // while the panel is closed. A first visit connects only when the patient opens the chat.
     if (this.state.messages.some((m) => m.from === "user")) this.connect();
     window.addEventListener("pagehide", () => this.releaseQueued());
+    window.setInterval(() => this.checkIdle(), IDLE_CHECK_MS);
+    document.addEventListener("visibilitychange", () => this.checkIdle());
   }
 
   // ---------------------------------------------------------------- view
 
+  /** Sets a translated string now and again whenever the language changes. */
+  label(el, attribute, key) {
+    this.labels.push([el, attribute, key]);
+    if (attribute === "text") el.textContent = this.t(key);
+    else el.setAttribute(attribute, this.t(key));
+    return el;
+  }
+
   build() {
-    const { t, cfg } = this;
-    this.host = h("div", { id: "bts-chat", "data-version": VERSION });
+    const { cfg } = this;
+    this.host = h("div", { id: "bts-chat", "data-version": VERSION, lang: this.lang });
     this.host.hidden = true; // until the stylesheet has loaded: no flash of unstyled widget
     const root = this.host.attachShadow({ mode: "open" });
     this.root = root;
@@ -173,52 +153,56 @@ class ChatWidget {
     );
 
     this.titleEl = h("h2", { id: "bts-title", class: "title", text: cfg.title });
-    this.restartBtn = h("button", {
-      class: "text-btn",
+    this.endBtn = h("button", {
+      class: "text-btn end-btn",
       type: "button",
-      text: t("startOver"),
-      "aria-label": t("startOverLabel"),
-      onclick: () => this.startOver(),
+      "aria-controls": "bts-confirm",
+      "aria-expanded": "false",
+      onclick: () => this.askEnd(),
     });
+    this.label(this.endBtn, "text", "endChat");
+    this.label(this.endBtn, "aria-label", "endChatLabel");
     this.closeBtn = h(
       "button",
-      { class: "icon-btn", type: "button", "aria-label": t("close"), onclick: () => this.close() },
+      { class: "icon-btn", type: "button", onclick: () => this.close() },
       icon("close"),
+    );
+    this.label(this.closeBtn, "aria-label", "close");
+    this.confirmYes = h("button", { class: "confirm-btn confirm-yes", type: "button", onclick: () => this.endChat() });
+    this.confirmNo = h("button", { class: "confirm-btn", type: "button", onclick: () => this.cancelEnd() });
+    this.confirm = h(
+      "div",
+      { id: "bts-confirm", class: "confirm", role: "group", "aria-labelledby": "bts-confirm-text", hidden: true },
+      this.label(h("p", { id: "bts-confirm-text", class: "confirm-text" }), "text", "endConfirm"),
+      h("div", { class: "confirm-actions" }, this.label(this.confirmYes, "text", "endYes"),
+        this.label(this.confirmNo, "text", "endNo")),
     );
     this.banner = h("p", { class: "banner", role: "status" });
     this.list = h("ol", { class: "messages" });
-    this.log = h(
-      "section",
-      { class: "log", tabindex: "0", "aria-label": t("conversation") },
-      this.list,
-    );
+    this.log = this.label(h("section", { class: "log", tabindex: "0" }, this.list), "aria-label", "conversation");
     this.typing = h(
       "div",
       { class: "typing", hidden: true },
       h("span", { class: "dot", "aria-hidden": "true" }),
       h("span", { class: "dot", "aria-hidden": "true" }),
       h("span", { class: "dot", "aria-hidden": "true" }),
-      h("span", { class: "sr-only", text: t("typing") }),
+      this.label(h("span", { class: "sr-only" }), "text", "typing"),
     );
     this.input = h("textarea", {
       id: "bts-input",
       class: "input",
       rows: "1",
       maxlength: String(MAX_CHARS),
-      placeholder: t("placeholder"),
       "aria-describedby": "bts-counter",
       autocomplete: "off",
     });
+    this.label(this.input, "placeholder", "placeholder");
     this.counter = h("span", { id: "bts-counter", class: "counter" });
-    this.sendBtn = h(
-      "button",
-      { class: "send", type: "submit", "aria-label": t("send") },
-      icon("send"),
-    );
+    this.sendBtn = this.label(h("button", { class: "send", type: "submit" }, icon("send")), "aria-label", "send");
     this.form = h(
       "form",
       { class: "composer", onsubmit: (e) => this.onSubmit(e) },
-      h("label", { class: "sr-only", for: "bts-input", text: t("inputLabel") }),
+      this.label(h("label", { class: "sr-only", for: "bts-input" }), "text", "inputLabel"),
       this.input,
       this.sendBtn,
     );
@@ -237,18 +221,20 @@ class ChatWidget {
         "div",
         { class: "header" },
         this.titleEl,
-        h("div", { class: "actions" }, this.restartBtn, this.closeBtn),
+        this.endBtn,
+        this.closeBtn,
       ),
+      this.confirm,
       this.banner,
       this.log,
       this.typing,
       this.form,
-      h("p", { class: "footnote" }, this.counter, h("span", { text: t("disclaimer") })),
+      h("p", { class: "footnote" }, this.counter, this.label(h("span"), "text", "disclaimer")),
       this.live,
     );
     this.wrapper = h(
       "div",
-      { class: `bts bts--${cfg.position}`, lang: cfg.lang, dir: "ltr" },
+      { class: `bts bts--${cfg.position}`, lang: this.lang, dir: "ltr" },
       this.launcher,
       this.panel,
     );
@@ -264,6 +250,32 @@ class ChatWidget {
     this.updateLauncher();
     this.updateBanner();
     document.body.appendChild(this.host);
+  }
+
+  /** Follows the conversation's language: every label, the `lang` attribute, the messages. */
+  setLanguage(lang) {
+    const next = languageOf(lang);
+    if (this.state.lang !== next) {
+      this.state = this.store.update((state) => {
+        state.lang = next;
+      });
+    }
+    if (next === this.lang) return;
+    this.lang = next;
+    this.t = translator(next);
+    this.host.setAttribute("lang", next);
+    this.wrapper.setAttribute("lang", next);
+    for (const [el, attribute, key] of this.labels) {
+      if (attribute === "text") el.textContent = this.t(key);
+      else el.setAttribute(attribute, this.t(key));
+    }
+    this.updateLauncher();
+    this.updateBanner();
+    this.onInput();
+    this.list.replaceChildren(); // the messages' own labels and time formats
+    this.rendered.clear();
+    this.renderedOrder = [];
+    this.sync(false);
   }
 
   updateLauncher() {
@@ -288,66 +300,14 @@ class ChatWidget {
     this.wrapper.dataset.connection = this.conn;
   }
 
-  messageSignature(m) {
-    return `${m.status || ""}|${m.used ? 1 : 0}|${m.chosen ?? ""}`;
+  /** What the panel shows: messages no longer stored, then the stored ones. */
+  view() {
+    return this.kept.length ? this.kept.concat(this.state.messages) : this.state.messages;
   }
 
-  buildMessage(m) {
-    const { t } = this;
-    const mine = m.from === "user";
-    const bubble = h("div", { class: "bubble" });
-    if (mine) bubble.textContent = m.text;
-    else bubble.appendChild(renderMarkdown(m.text || "", document, { newTabLabel: t("newTab") }));
-    if (!mine && m.image) {
-      const href = safeHref(m.image);
-      if (href) {
-        bubble.appendChild(
-          h("a", { href, target: "_blank", rel: "noopener noreferrer nofollow", text: t("image") }),
-        );
-      }
-    }
-    const when = new Date(m.ts || Date.now());
-    const sameDay = when.toDateString() === new Date().toDateString();
-    const fmt = new Intl.DateTimeFormat(this.cfg.lang, sameDay
-      ? { hour: "numeric", minute: "2-digit" }
-      : { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
-    const meta = h("div", { class: "meta" }, h("time", { datetime: when.toISOString(), text: fmt.format(when) }));
-    if (m.status === "queued") meta.appendChild(h("span", { class: "state", text: t("queued") }));
-    if (m.status === "unconfirmed") {
-      meta.append(
-        h("span", { class: "state", text: t("unconfirmed") }),
-        h("button", { class: "link-btn", type: "button", text: t("retry"), onclick: () => this.retry(m.id) }),
-      );
-    }
-    const li = h(
-      "li",
-      { class: `msg msg--${mine ? "user" : "bot"}`, "data-id": m.id },
-      h("span", { class: "sr-only", text: mine ? t("you") : t("bot") }),
-      bubble,
-      meta,
-    );
-    if (!mine && m.quick && m.quick.length) {
-      const group = h("div", { class: "quick", role: "group", "aria-label": t("suggested") });
-      m.quick.forEach((reply, index) => {
-        group.appendChild(
-          h("button", {
-            type: "button",
-            class: `quick-btn${m.chosen === index ? " is-chosen" : ""}`,
-            text: reply.title,
-            disabled: Boolean(m.used),
-            "aria-pressed": m.used ? String(m.chosen === index) : false,
-            onclick: () => this.choose(m.id, index),
-          }),
-        );
-      });
-      li.appendChild(group);
-    }
-    return li;
-  }
-
-  /** Renders `this.state` into the panel; `announce` reads out new bot messages. */
+  /** Renders the conversation into the panel; `announce` reads out new bot messages. */
   sync(announce = true) {
-    const messages = this.state.messages;
+    const messages = this.view();
     const ids = messages.map((m) => m.id);
     const isPrefix = this.renderedOrder.every((id, i) => ids[i] === id);
     if (!isPrefix) {
@@ -357,18 +317,24 @@ class ChatWidget {
     }
     let added = false;
     const fresh = [];
+    const ctx = {
+      t: this.t,
+      lang: this.lang,
+      onRetry: (id) => this.retry(id),
+      onChoose: (id, index) => this.choose(id, index),
+    };
     for (const m of messages) {
       const known = this.rendered.get(m.id);
-      const sig = this.messageSignature(m);
+      const sig = signature(m);
       if (!known) {
-        const el = this.buildMessage(m);
+        const el = messageElement(m, ctx);
         this.list.appendChild(el);
         this.rendered.set(m.id, { el, sig });
         this.renderedOrder.push(m.id);
         added = true;
         if (m.from === "bot") fresh.push(m);
       } else if (known.sig !== sig) {
-        const el = this.buildMessage(m);
+        const el = messageElement(m, ctx);
         known.el.replaceWith(el);
         this.rendered.set(m.id, { el, sig });
       }
@@ -386,7 +352,10 @@ class ChatWidget {
       return;
     }
     // Append, then clear a little later: screen readers read each addition once.
-    for (const m of messages) this.live.appendChild(h("p", { text: `${this.t("bot")} ${m.text}` }));
+    for (const m of messages) {
+      const words = parseMarkdown(m.text).map((token) => token.text).join("");
+      this.live.appendChild(h("p", { text: `${this.t("bot")} ${words}` }));
+    }
     window.clearTimeout(this.liveTimer);
     this.liveTimer = window.setTimeout(() => this.live.replaceChildren(), 8000);
   }
@@ -429,8 +398,9 @@ class ChatWidget {
   open() {
     if (this.isOpen) return;
     this.isOpen = true;
+    this.checkIdle();
     this.state = this.store.load();
-    if (this.state.messages.length === 0) this.addGreeting();
+    if (this.state.messages.length === 0 && this.kept.length === 0) this.addGreeting();
     this.sync(false);
     this.panel.hidden = false;
     this.wrapper.classList.add("is-open");
@@ -445,6 +415,7 @@ class ChatWidget {
   close() {
     if (!this.isOpen) return;
     this.isOpen = false;
+    this.hideConfirm();
     this.panel.hidden = true;
     this.wrapper.classList.remove("is-open");
     this.applyScreenMode();
@@ -454,25 +425,82 @@ class ChatWidget {
 
   addGreeting() {
     const quick = this.cfg.suggestions.map((s) => ({ title: s, payload: s }));
+    const text = this.cfg.greeting || this.t("greeting", { title: this.cfg.title });
     this.state = this.store.update((state) => {
       if (state.messages.length > 0) return; // another tab was quicker
-      state.messages.push({ id: randomId(), from: "bot", text: this.cfg.greeting, ts: Date.now(), quick, local: true });
+      state.messages.push({ id: randomId(), from: "bot", text, ts: Date.now(), quick, local: true });
     });
   }
 
-  startOver() {
+  askEnd() {
+    this.confirm.hidden = false;
+    this.endBtn.setAttribute("aria-expanded", "true");
+    this.confirmNo.focus();
+  }
+
+  hideConfirm() {
+    this.confirm.hidden = true;
+    this.endBtn.setAttribute("aria-expanded", "false");
+  }
+
+  cancelEnd() {
+    this.hideConfirm();
+    this.endBtn.focus();
+  }
+
+  endChat() {
+    this.hideConfirm();
+    this.reset();
+    this.input.focus();
+  }
+
+  /**
+   * Forgets the conversation in this browser and starts a new one: the next session request
+   * carries no id, so the server issues a new one.
+   */
+  reset() {
     this.foreign = [];
+    this.kept = [];
     this.inFlight.clear();
     this.store.clear();
-    this.state = emptyState();
-    this.state.sessionId = randomId(16);
-    this.store.save(this.state);
-    this.addGreeting();
+    const lang = this.lang;
+    this.state = this.store.update((state) => {
+      state.chat = randomId(8);
+      state.lang = lang;
+    });
+    if (this.isOpen) this.addGreeting();
     this.sync(false);
     this.input.value = "";
     this.onInput();
     if (this.socket) this.rejoin(); // a new socket joins only the new session's room
-    this.input.focus();
+  }
+
+  /** After the idle time, a conversation that the patient took part in is forgotten. */
+  checkIdle() {
+    const stored = this.store.load(); // forgets the stored copy once it is idle
+    const updated = stored.updated || this.state.updated;
+    if (this.store.isIdle({ updated }) && this.view().some((m) => m.from === "user")) this.reset();
+  }
+
+  /**
+   * A booking was submitted: the stored messages (the summary has the patient's name, phone
+   * and e-mail) are dropped. The panel keeps showing them until the page is left or reloaded.
+   */
+  forgetStored() {
+    // Held-back replies of another tab's turn are shown, never stored.
+    const held = this.foreign;
+    this.foreign = [];
+    const owner = this.store.load().owner;
+    if (owner === this.tabId || !owner) {
+      const shown = this.view();
+      this.state = this.store.update((state) => {
+        state.messages = [];
+        state.purged = Date.now();
+      });
+      this.kept = shown;
+    }
+    this.kept = this.kept.concat(held);
+    this.sync(false);
   }
 
   // ---------------------------------------------------------------- input
@@ -504,7 +532,8 @@ class ChatWidget {
   onPanelKey(event) {
     if (event.key === "Escape") {
       event.preventDefault();
-      this.close();
+      if (!this.confirm.hidden) this.cancelEnd();
+      else this.close();
       return;
     }
     if (event.key !== "Tab" || this.panel.getAttribute("aria-modal") !== "true") return;
@@ -526,7 +555,7 @@ class ChatWidget {
   }
 
   choose(messageId, index) {
-    const m = this.state.messages.find((x) => x.id === messageId);
+    const m = this.view().find((x) => x.id === messageId);
     if (!m || m.used || !m.quick || !m.quick[index]) return;
     const reply = m.quick[index];
     this.send(reply.payload, reply.title, { messageId, index });
@@ -534,6 +563,7 @@ class ChatWidget {
   }
 
   send(payload, shown, chosen) {
+    this.checkIdle();
     const text = String(payload).slice(0, MAX_CHARS);
     const message = {
       id: randomId(),
@@ -544,13 +574,17 @@ class ChatWidget {
       tab: this.tabId,
     };
     if (text !== message.text) message.payload = text;
-    this.state = this.store.update((state) => {
-      for (const m of state.messages) {
+    const spend = (messages) => {
+      for (const m of messages) {
         if (m.from === "bot" && m.quick && m.quick.length && !m.used) {
           m.used = true;
           if (chosen && m.id === chosen.messageId) m.chosen = chosen.index;
         }
       }
+    };
+    spend(this.kept);
+    this.state = this.store.update((state) => {
+      spend(state.messages);
       state.messages.push(message);
       state.owner = this.tabId;
       state.waitingSince = Date.now();
@@ -579,10 +613,11 @@ class ChatWidget {
   transmit(message) {
     this.inFlight.set(message.id, true);
     this.updateTyping();
-    // Rasa's handler returns after the whole turn, so the ack means "all replies sent".
+    // Rasa's handler returns after the whole turn, so the ack means "all replies sent". Rasa
+    // passes `metadata` on as the message's metadata (and into `session_started_metadata`).
     this.socket.emit(
       "user_uttered",
-      { message: message.payload ?? message.text, session_id: this.joined || this.state.sessionId },
+      { message: message.payload ?? message.text, session_id: this.joined, metadata: { lang: this.lang } },
       () => this.onAck(message.id),
     );
   }
@@ -615,21 +650,21 @@ class ChatWidget {
     this.updateTyping();
   }
 
-  /** The session id, made here if there is none yet (32 hex digits, like Rasa's own). */
-  ensureSession() {
-    if (!this.state.sessionId) {
+  /** This chat's random routing id, made here if there is none yet. */
+  ensureChat() {
+    if (!this.state.chat) {
       this.state = this.store.update((state) => {
-        if (!state.sessionId) state.sessionId = randomId(16);
+        if (!state.chat) state.chat = randomId(8);
       });
     }
-    return this.state.sessionId;
+    return this.state.chat;
   }
 
-  /** Reconnects with the stored session id (after "start over", here or in another tab). */
+  /** Reconnects with the stored session (after "end chat", here or in another tab). */
   rejoin() {
     this.ready = false;
     this.joined = null;
-    this.socket.io.opts.query = { bts_session: this.ensureSession() };
+    this.socket.io.opts.query = { bts_route: this.ensureChat() };
     this.socket.disconnect();
     this.socket.connect();
     this.setConn("connecting");
@@ -640,9 +675,9 @@ class ChatWidget {
     this.setConn("connecting");
     const socket = io(this.cfg.server, {
       path: this.cfg.path,
-      // Lets a load balancer send every connection of one conversation to the same Rasa
-      // replica (deploy/nginx.conf.template hashes on it); ignored by Rasa itself.
-      query: { bts_session: this.ensureSession() },
+      // Lets a load balancer send every connection of one chat to the same Rasa replica. A
+      // random id of this chat, not the session id: URLs end up in access logs.
+      query: { bts_route: this.ensureChat() },
       // WebSocket first (no CORS preflight, one round trip less); long-polling if it is blocked.
       transports: ["websocket", "polling"],
       tryAllTransports: true,
@@ -660,8 +695,9 @@ class ChatWidget {
     socket.on("connect", () => {
       this.everConnected = true;
       this.state = this.store.load();
-      this.requested = this.ensureSession();
-      socket.emit("session_request", { session_id: this.requested });
+      this.requested = this.state.sessionId || null;
+      // No id yet: the server issues one. `lang` lets the assistant start in the page's language.
+      socket.emit("session_request", { session_id: this.requested, lang: this.lang });
     });
     socket.on("session_confirm", (data) => this.onSessionConfirm(data));
     socket.on("bot_uttered", (data) => this.onBotMessage(data));
@@ -681,15 +717,15 @@ class ChatWidget {
   }
 
   onSessionConfirm(data) {
-    const id = typeof data === "string" ? data : data && data.session_id;
+    const id = confirmedSession(data);
     if (!id) return;
     this.state = this.store.load();
-    if (this.state.sessionId && this.state.sessionId !== this.requested) {
-      this.rejoin(); // another tab moved to a new session meanwhile
+    if ((this.state.sessionId || null) !== this.requested) {
+      this.rejoin(); // another tab changed the session meanwhile: join that one
       return;
     }
     if (this.state.sessionId !== id) {
-      // The server did not accept the id we proposed and made its own: use that one.
+      // The server's id wins: it issued a new one, or replaced one it no longer accepts.
       this.state = this.store.update((state) => {
         state.sessionId = id;
       });
@@ -731,27 +767,6 @@ class ChatWidget {
     this.sync(false);
   }
 
-  normalize(data) {
-    if (!data || typeof data !== "object") return null;
-    const text = typeof data.text === "string" ? data.text.slice(0, 5000) : "";
-    const source = Array.isArray(data.quick_replies) ? data.quick_replies : Array.isArray(data.buttons) ? data.buttons : [];
-    const quick = source
-      .filter((b) => b && typeof b.title === "string" && b.title.trim())
-      .slice(0, 10)
-      .map((b) => ({
-        title: b.title.slice(0, 80),
-        payload: typeof b.payload === "string" && b.payload ? b.payload.slice(0, MAX_CHARS) : b.title,
-      }));
-    let image = null;
-    const attachment = data.attachment;
-    if (attachment && attachment.type === "image" && attachment.payload) {
-      const href = safeHref(attachment.payload.src);
-      image = href && href.startsWith("http") ? href : null; // shown as a link, never loaded
-    }
-    if (!text && !quick.length && !image) return null;
-    return { id: randomId(), from: "bot", text, quick, image, ts: Date.now() };
-  }
-
   /**
    * Rasa sends a session's replies to every tab in that session's room. The tab that sent the
    * message (the turn's owner) stores them at once; other tabs hold theirs back briefly and
@@ -759,16 +774,21 @@ class ChatWidget {
    * If the owner is gone (it was reloaded or closed), the held-back replies are stored then.
    */
   onBotMessage(data) {
-    const message = this.normalize(data);
-    if (!message) return;
-    const state = this.store.load();
-    if (state.owner === this.tabId || !state.owner) {
-      this.appendBot(message);
-      return;
+    const control = controlOf(data);
+    if (control.language) this.setLanguage(control.language);
+    const content = botContent(data);
+    if (content) {
+      const message = { id: randomId(), from: "bot", ...content, ts: Date.now() };
+      const state = this.store.load();
+      if (state.owner === this.tabId || !state.owner) {
+        this.appendBot(message);
+      } else {
+        this.foreign.push(message);
+        const delay = FOREIGN_WAIT_MS + Math.random() * FOREIGN_WAIT_MS;
+        window.setTimeout(() => this.flushForeign(false), delay);
+      }
     }
-    this.foreign.push(message);
-    const delay = FOREIGN_WAIT_MS + Math.random() * FOREIGN_WAIT_MS;
-    window.setTimeout(() => this.flushForeign(false), delay);
+    if (control.event === "booking_submitted") this.forgetStored();
   }
 
   appendBot(message) {
@@ -796,8 +816,10 @@ class ChatWidget {
   }
 
   onStorage(state) {
-    const previousSession = this.state.sessionId;
-    const known = new Set(this.state.messages.map((m) => m.id));
+    const previous = this.state;
+    const known = new Set(previous.messages.map((m) => m.id));
+    if (state.chat !== previous.chat) this.kept = []; // the chat was ended in another tab
+    else if (state.purged !== previous.purged) this.kept = this.kept.concat(previous.messages);
     this.state = state;
     // Drop held-back replies that the owning tab has now stored.
     for (const m of state.messages) {
@@ -805,8 +827,9 @@ class ChatWidget {
       const at = this.foreign.findIndex((f) => f.text === m.text);
       if (at >= 0) this.foreign.splice(at, 1);
     }
+    if (state.lang) this.setLanguage(state.lang);
     this.sync();
-    if (this.socket && state.sessionId && state.sessionId !== previousSession && state.sessionId !== this.joined) {
+    if (this.socket && state.sessionId && state.sessionId !== previous.sessionId && state.sessionId !== this.joined) {
       this.rejoin();
     }
     if (!this.socket && state.messages.some((m) => m.from === "user")) this.connect();
@@ -829,7 +852,9 @@ function start() {
       version: VERSION,
       open: () => widget.open(),
       close: () => widget.close(),
-      startOver: () => widget.startOver(),
+      // Ends the chat and clears it from this browser, without asking.
+      endChat: () => widget.reset(),
+      startOver: () => widget.reset(),
     });
   };
   window.BTSChat = { version: VERSION, pending: true };
