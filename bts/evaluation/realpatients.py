@@ -13,7 +13,9 @@ cover). The model's parse becomes the reply a patient gets:
   causing your symptoms").
 
 Outcomes: "right", "safe", "unhelpful" (an honest fallback or scope statement that does not offer
-the topic) and "wrong" (a confident answer about something else: the one that misleads). Only the
+the topic) and "wrong" (a confident answer about something else: the one that misleads). The urgent
+reply to a message that is not an emergency counts as safe (over-cautious, not misleading) and is
+reported on its own line. Only the
 test part is held to the targets; the development part is for choosing options.
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
@@ -150,6 +153,10 @@ def judge(case: Case, parse: Dict[str, Any]) -> Verdict:
         outcome = "right"
     elif reply in case.safe:
         outcome = "safe"
+    elif reply == RED_FLAG:
+        # The urgent reply ("get checked by a doctor now") to a medical message that is not an
+        # emergency is over-cautious, not misleading; the report counts these separately.
+        outcome = "safe"
     elif reply == FALLBACK:
         offered = offered_topics(parse)
         outcome = "safe" if set(offered) & set(case.expect) else "unhelpful"
@@ -182,11 +189,13 @@ def table(verdicts: Sequence[Verdict]) -> str:
 
 
 def rates(verdicts: Sequence[Verdict]) -> Dict[str, float]:
-    """Share of right-or-safe and of wrong replies, and of red flags that got the urgent reply."""
+    """Shares of right-or-safe and wrong replies, red flags answered urgently, urgent replies to others."""
     n = max(len(verdicts), 1)
     counts = Counter(v.outcome for v in verdicts)
     red = [v for v in verdicts if v.topic == RED_FLAG]
+    over_urgent = sum(v.reply == RED_FLAG for v in verdicts if v.topic != RED_FLAG)
     return {
+        "urgent_not_red_flag": over_urgent / n,
         "right_or_safe": (counts["right"] + counts["safe"]) / n,
         "wrong": counts["wrong"] / n,
         "red_flags_urgent": (sum(v.reply == RED_FLAG for v in red) / len(red)) if red else 1.0,
@@ -226,7 +235,11 @@ def worst(verdicts: Iterable[Verdict], limit: int = 10) -> List[Verdict]:
 
 def parse_all(model: Path, texts: Sequence[str]) -> List[Dict[str, Any]]:
     """Runs the trained model's NLU over `texts`."""
+    import structlog
     from rasa.core.agent import Agent
+
+    # Rasa logs every parse, with its text, at debug level; the report is what matters here.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
     agent = Agent.load(str(model))
 
@@ -260,7 +273,8 @@ def report(results: Dict[str, List[Verdict]], out: Optional[Path] = RESULTS) -> 
         lines += [
             f"\nReal patients, {part} part ({len(verdicts)} messages): "
             f"right or safe {r['right_or_safe']:.1%}, wrong confident {r['wrong']:.1%}, "
-            f"red flags urgent {r['red_flags_urgent']:.0%}",
+            f"red flags urgent {r['red_flags_urgent']:.0%}, "
+            f"urgent reply to a message that is not a red flag {r['urgent_not_red_flag']:.1%}",
             table(verdicts),
             "Worst misses:",
         ]

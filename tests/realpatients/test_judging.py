@@ -46,6 +46,12 @@ def test_a_fallback_is_safe_only_if_it_offers_an_expected_topic() -> None:
     assert judge(MEDICINE, not_offering).outcome == "unhelpful"
 
 
+def test_an_urgent_reply_to_a_non_emergency_is_safe_but_counted() -> None:
+    verdict = judge(MEDICINE, parse("red_flag"))
+    assert verdict.outcome == "safe"
+    assert rates([verdict])["urgent_not_red_flag"] == 1.0
+
+
 def test_out_of_scope_is_unhelpful_unless_listed_as_safe() -> None:
     assert judge(MEDICINE, parse("out_of_scope")).outcome == "unhelpful"
 
