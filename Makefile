@@ -18,7 +18,7 @@ CONSOLE_VENV := .venv-console
 CONSOLE_PY := $(CONSOLE_VENV)/bin/python
 CONSOLE_STAMP := $(CONSOLE_VENV)/.installed-stamp
 
-.PHONY: help venv spacy train run test lint validate unit faults nlu-eval stories safety e2e clean \
+.PHONY: help venv spacy train run test lint validate unit faults nlu-eval stories safety realpatients e2e clean \
 	console-venv console-test console-lint console-bench console-user worker receiver widget widget-test \
 	run-prod bench test-scale screenshots
 
@@ -92,6 +92,15 @@ safety: train ## Red-flag suite through the trained model
 	@echo "==> Red-flag suite"
 	$(PY) -m pytest -q tests/safety
 
+# Which targets fail the run: "all" (>= 90% right or safe, <= 2% wrong confident, every red flag
+# urgent) or "red-flags" (only the last; the other two are printed).
+REALPATIENTS_ENFORCE ?= red-flags
+
+realpatients: train ## Real patients' messages (tests/realpatients/) by what the patient sees; fails on the test part
+	@echo "==> Real-patient evaluation"
+	$(PY) -m pytest -q tests/realpatients
+	$(PY) scripts/evaluate_realpatients.py --enforce $(REALPATIENTS_ENFORCE)
+
 e2e: train ## End-to-end test against real servers over REST
 	@echo "==> End-to-end tests"
 	$(PY) -m pytest -q tests/e2e
@@ -141,7 +150,7 @@ test-scale: train ## Scale test: the whole production profile, 20 conversations 
 	@echo "==> Scale test of the production profile"
 	$(PY) -m pytest -q tests/scale
 
-test: lint validate unit faults nlu-eval stories safety e2e widget-test console-test test-scale ## Run every test (what CI runs)
+test: lint validate unit faults nlu-eval stories safety realpatients e2e widget-test console-test test-scale ## Run every test (what CI runs)
 	@echo "==> All tests passed"
 
 clean: ## Remove the environment, builds, models and local data

@@ -1,0 +1,1 @@
+"""Evaluations of the trained assistant that go beyond Rasa's own test commands."""
