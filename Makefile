@@ -47,7 +47,7 @@ $(CONSOLE_STAMP): console/requirements.txt console/requirements-test.txt console
 
 console-venv: $(CONSOLE_STAMP) ## Create the staff console's virtual environment (.venv-console)
 
-$(SPACY_MODEL): $(STAMP) data/spacy/entity_patterns.jsonl data/spacy/red_flag_rules.jsonl components/red_flags.py scripts/build_spacy_pipeline.py
+$(SPACY_MODEL): $(STAMP) data/spacy/entity_patterns.jsonl data/spacy/red_flag_rules.jsonl data/spacy/red_flag_rules_es.jsonl components/red_flags.py components/normalize.py scripts/build_spacy_pipeline.py
 	@echo "==> Building the offline spaCy pipeline"
 	$(PY) scripts/build_spacy_pipeline.py
 
