@@ -18,7 +18,7 @@ CONSOLE_VENV := .venv-console
 CONSOLE_PY := $(CONSOLE_VENV)/bin/python
 CONSOLE_STAMP := $(CONSOLE_VENV)/.installed-stamp
 
-.PHONY: help venv spacy train run test lint validate unit faults nlu-eval stories safety e2e clean \
+.PHONY: help venv spacy train run test lint validate unit faults nlu-eval stories safety language e2e clean \
 	console-venv console-test console-bench console-user worker receiver widget widget-test \
 	run-prod bench test-scale
 
@@ -90,6 +90,10 @@ safety: train ## Red-flag suite through the trained model
 	@echo "==> Red-flag suite"
 	$(PY) -m pytest -q tests/safety
 
+language: train ## Language detection set and English/Spanish conversations through the trained model
+	@echo "==> Language tests"
+	$(PY) -m pytest -q tests/language
+
 e2e: train ## End-to-end test against real servers over REST
 	@echo "==> End-to-end tests"
 	$(PY) -m pytest -q tests/e2e
@@ -132,7 +136,7 @@ test-scale: train ## Scale test: the whole production profile, 20 conversations 
 	@echo "==> Scale test of the production profile"
 	$(PY) -m pytest -q tests/scale
 
-test: lint validate unit faults nlu-eval stories safety e2e widget-test console-test test-scale ## Run every test (what CI runs)
+test: lint validate unit faults nlu-eval stories safety language e2e widget-test console-test test-scale ## Run every test (what CI runs)
 	@echo "==> All tests passed"
 
 clean: ## Remove the environment, builds, models and local data
