@@ -18,9 +18,9 @@ CONSOLE_VENV := .venv-console
 CONSOLE_PY := $(CONSOLE_VENV)/bin/python
 CONSOLE_STAMP := $(CONSOLE_VENV)/.installed-stamp
 
-.PHONY: help venv spacy train run test lint validate unit faults nlu-eval stories safety realpatients e2e clean \
-	console-venv console-test console-lint console-bench console-user worker receiver widget widget-test \
-	run-prod bench test-scale screenshots
+.PHONY: help venv spacy train run test lint validate unit faults nlu-eval stories safety realpatients language \
+	e2e clean console-venv console-test console-lint console-bench console-user worker receiver widget \
+	widget-test run-prod bench test-scale screenshots
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,7 +47,8 @@ $(CONSOLE_STAMP): console/requirements.txt console/requirements-test.txt console
 
 console-venv: $(CONSOLE_STAMP) ## Create the staff console's virtual environment (.venv-console)
 
-$(SPACY_MODEL): $(STAMP) data/spacy/entity_patterns.jsonl data/spacy/red_flag_rules.jsonl components/red_flags.py bts/dev/spacy_pipeline.py
+$(SPACY_MODEL): $(STAMP) data/spacy/entity_patterns.jsonl data/spacy/red_flag_rules.jsonl data/spacy/red_flag_rules_es.jsonl \
+		components/red_flags.py components/normalize.py bts/dev/spacy_pipeline.py
 	@echo "==> Building the offline spaCy pipeline"
 	$(PY) -m bts.dev.spacy_pipeline
 
@@ -101,6 +102,10 @@ realpatients: train ## Real patients' messages (tests/realpatients/) by what the
 	$(PY) -m pytest -q tests/realpatients
 	$(PY) scripts/evaluate_realpatients.py --enforce $(REALPATIENTS_ENFORCE)
 
+language: train ## Language detection set and English/Spanish conversations through the trained model
+	@echo "==> Language tests"
+	$(PY) -m pytest -q tests/language
+
 e2e: train ## End-to-end test against real servers over REST
 	@echo "==> End-to-end tests"
 	$(PY) -m pytest -q tests/e2e
@@ -150,7 +155,7 @@ test-scale: train ## Scale test: the whole production profile, 20 conversations 
 	@echo "==> Scale test of the production profile"
 	$(PY) -m pytest -q tests/scale
 
-test: lint validate unit faults nlu-eval stories safety realpatients e2e widget-test console-test test-scale ## Run every test (what CI runs)
+test: lint validate unit faults nlu-eval stories safety realpatients language e2e widget-test console-test test-scale ## Run every test (what CI runs)
 	@echo "==> All tests passed"
 
 clean: ## Remove the environment, builds, models and local data

@@ -21,6 +21,12 @@ skipped):
   to walk").
 * ``{"id": "<category>", "phrase": [terms...]}`` matches any of the given phrases.
 
+In the English rules (`red_flag_rules.jsonl`) terms are lower-case lemmas, as described below.
+The Spanish rules (`red_flag_rules_es.jsonl`, loaded with ``attribute="NORM"``) match every word
+on its NORM, the lower-case form without accents (components/normalize.py), so "vejiga" also
+matches "Vejíga"; list plurals and misspellings as alternatives ("pierna|piernas|vegiga").
+Both sets run on every message, whatever its language.
+
 Terms are lower-case lemmas ("leg" matches "legs", "pee" matches "peed"); a term with spaces is
 a sequence of tokens. Inside a term:
 
@@ -44,6 +50,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from spacy.tokens import Doc, Span, Token
 
+from components.normalize import fold
+
 LABEL = "RED_FLAG"
 
 RULE_KEYS = {"id", "near", "phrase", "window", "ordered", "gap_excludes"}
@@ -61,14 +69,22 @@ GAP_STOPS = sorted(
     {";", "but", "however", "although", "though", "between"}
     | {"no", "never", "without", "nor", "neither", "none"}
     | set(NEGATION_FORMS)
+    | {"pero", "aunque", "sin", "nunca", "ni", "tampoco", "jamas", "entre"}
 )
 
 # Cue words that, shortly before a red-flag phrase, mean the patient denies it. "can't",
 # "unable" and similar are *not* here: "I can't hold my urine" is itself the red flag.
 DENIAL_CUES = {"no", "without", "never", "denies", "deny", "nor", "neither", "none"}
-# After these, a denial cue reports a loss instead ("no control of my bladder", "no feeling in
-# my groin") or is an idiom ("for no reason", "no idea why").
+DENIAL_CUES |= {"sin", "nunca", "ni", "tampoco", "jamas"}
+# After these (one or two words after the cue), a denial cue reports a loss instead ("no control
+# of my bladder", "no feeling in my groin", "no tengo control", "no puedo", "no siento", "sin
+# poder caminar") or is an idiom ("for no reason", "no idea why").
 NOT_DENIED_AFTER = {"control", "feeling", "sensation", "strength", "power", "reason", "idea"}
+NOT_DENIED_AFTER |= {
+    "controlar", "controlo", "controla", "puedo", "puede", "pude", "pudo", "podia", "poder",
+    "siento", "siente", "sentia", "senti", "sintio", "sentir", "aguanto", "aguanta", "logro",
+    "sensibilidad", "sensacion", "fuerza", "fuerzas", "razon", "motivo", "causa",
+}
 # "not"/"n't" deny together with a verb of having or noticing ("I don't have numbness"), or
 # right after "do"/"be"/"have" ("I didn't wet myself", "it isn't numb"); after "can" or "will"
 # they report an inability, which is the red flag itself.
@@ -80,8 +96,10 @@ MODALS = {"ca", "can", "could", "wo", "will", "would"}
 DENIAL_WINDOW = 5
 # "what is/does <red-flag phrase>" asks what the phrase means; it reports nothing.
 QUESTION_VERBS = {"is", "are", "was", "'s", "’s", "s", "does", "do", "did", "causes", "cause"}
+QUESTION_VERBS_ES = {"es", "son", "significa", "causa", "quiere"}
 # Words after which the denial no longer applies ("no fever but I can't pee").
 CLAUSE_BREAKS = {"but", "however", "although", "though", "yet", ".", ";", ":", "!", "?", "\n"}
+CLAUSE_BREAKS |= {"pero", "aunque", "sino", "¿", "¡"}
 
 
 @dataclass(frozen=True)
@@ -101,13 +119,16 @@ class Finding:
     end: int
 
 
-def _word_token(word: str) -> Dict[str, Any]:
+def _word_token(word: str, attribute: str = "LEMMA") -> Dict[str, Any]:
     """Token pattern for one word of a term (see the module docstring for the syntax)."""
     if word == "*":
         return {}
     alternatives = word.split("|")
     if any(not alt or alt == "=" for alt in alternatives):
         raise ValueError(f"empty alternative in {word!r}")
+    if attribute == "NORM":
+        forms = sorted({fold(alt.removeprefix("=")) for alt in alternatives})
+        return {"NORM": forms[0]} if len(forms) == 1 else {"NORM": {"IN": forms}}
     exact = [alt.startswith("=") for alt in alternatives]
     if all(exact):
         forms = [alt[1:] for alt in alternatives]
@@ -119,10 +140,10 @@ def _word_token(word: str) -> Dict[str, Any]:
     return {"LEMMA": alternatives[0]} if len(alternatives) == 1 else {"LEMMA": {"IN": alternatives}}
 
 
-def _term_tokens(term: str) -> List[Dict[str, Any]]:
+def _term_tokens(term: str, attribute: str = "LEMMA") -> List[Dict[str, Any]]:
     if not isinstance(term, str) or not term.split():
         raise ValueError(f"a term must be a non-empty string, not {term!r}")
-    return [_word_token(word) for word in term.split()]
+    return [_word_token(word, attribute) for word in term.split()]
 
 
 def _resolve(terms: Sequence[str], definitions: Mapping[str, Sequence[str]]) -> List[str]:
@@ -181,25 +202,30 @@ def _merge_sequences(sequences: List[List[Dict[str, Any]]]) -> List[List[Dict[st
     return merged
 
 
-def _group_alternatives(group: Sequence[str]) -> List[List[Dict[str, Any]]]:
+def _group_alternatives(group: Sequence[str], attribute: str) -> List[List[Dict[str, Any]]]:
     """Token patterns for one group of terms, merged where possible."""
-    return _merge_sequences([_term_tokens(term) for term in group])
+    return _merge_sequences([_term_tokens(term, attribute) for term in group])
 
 
-def _gap(window: int, excludes: Sequence[str] = ()) -> List[Dict[str, Any]]:
+def _gap(window: int, excludes: Sequence[str] = (), attribute: str = "LEMMA") -> List[Dict[str, Any]]:
     if window == 0:
         return []
-    return [{"LOWER": {"NOT_IN": sorted(set(GAP_STOPS) | set(excludes))}, "OP": f"{{0,{window}}}"}]
+    key = "NORM" if attribute == "NORM" else "LOWER"
+    return [{key: {"NOT_IN": sorted(set(GAP_STOPS) | set(excludes))}, "OP": f"{{0,{window}}}"}]
 
 
 def expand_rule(
-    rule: Dict[str, Any], definitions: Optional[Mapping[str, Sequence[str]]] = None
+    rule: Dict[str, Any],
+    definitions: Optional[Mapping[str, Sequence[str]]] = None,
+    attribute: str = "LEMMA",
 ) -> List[Dict[str, Any]]:
     """Expands one compact rule into entity-ruler patterns.
 
     Args:
         rule: A parsed line of the rules file.
         definitions: Named term lists that `@NAME` terms refer to.
+        attribute: "LEMMA" (English rules: lemmas and `=` forms) or "NORM" (Spanish rules:
+            every word is matched on its folded form).
 
     Returns:
         Entity-ruler patterns with label `RED_FLAG` and the rule's id.
@@ -222,7 +248,7 @@ def expand_rule(
         terms = _resolve(rule["phrase"], definitions)
         if not terms:
             raise ValueError(f"rule {category}: 'phrase' needs terms")
-        sequences = _merge_sequences([_term_tokens(term) for term in terms])
+        sequences = _merge_sequences([_term_tokens(term, attribute) for term in terms])
     elif "near" in rule:
         groups = rule["near"]
         if not isinstance(groups, list) or len(groups) < 2:
@@ -236,8 +262,8 @@ def expand_rule(
         excludes = rule.get("gap_excludes", [])
         if not isinstance(excludes, list) or not all(isinstance(w, str) and w for w in excludes):
             raise ValueError(f"rule {category}: gap_excludes must be a list of words")
-        gap = _gap(window, [word.lower() for word in excludes])
-        alternatives = [_group_alternatives(group) for group in groups]
+        gap = _gap(window, [fold(word) for word in excludes], attribute)
+        alternatives = [_group_alternatives(group, attribute) for group in groups]
         count = math.prod(len(group) for group in alternatives)
         count *= 1 if rule.get("ordered") else math.factorial(len(groups))
         if count > MAX_PATTERNS_PER_RULE:
@@ -258,11 +284,12 @@ def expand_rule(
     return [{"label": LABEL, "id": category, "pattern": seq} for seq in sequences]
 
 
-def load_rules(path: Path) -> List[Dict[str, Any]]:
+def load_rules(path: Path, attribute: str = "LEMMA") -> List[Dict[str, Any]]:
     """Reads a rules file and expands it into entity-ruler patterns.
 
     Args:
         path: A JSON-lines rules file.
+        attribute: "LEMMA" for the English rules, "NORM" for the Spanish ones.
 
     Returns:
         All expanded patterns.
@@ -287,10 +314,10 @@ def load_rules(path: Path) -> List[Dict[str, Any]]:
                 if not terms:
                     raise ValueError(f"definition {name} has no terms")
                 for term in terms:
-                    _term_tokens(term)
+                    _term_tokens(term, attribute)
                 definitions[name] = terms
                 continue
-            patterns.extend(expand_rule(rule, definitions))
+            patterns.extend(expand_rule(rule, definitions, attribute))
         except (json.JSONDecodeError, ValueError) as exc:
             raise ValueError(f"{path}:{number}: {exc}") from exc
     return patterns
@@ -320,11 +347,12 @@ def is_denied(doc: Doc, span: Span) -> bool:
     """
     before = _clause_before(doc, span)
     for index, token in enumerate(before):
-        word = token.lower_
+        word = fold(token.lower_)
         following = before[index + 1 :] + list(span)
         if word in DENIAL_CUES:
-            after = following[0]
-            if after.is_punct or after.lower_ in NOT_DENIED_AFTER:
+            if following[0].is_punct or any(
+                fold(t.lower_) in NOT_DENIED_AFTER for t in following[:2]
+            ):
                 continue
             return True
         if word in NOT_CUES:
@@ -339,15 +367,31 @@ def is_denied(doc: Doc, span: Span) -> bool:
     return False
 
 
+# "no siento entumecimiento" denies numbness, while "no siento la pierna" reports it.
+SPANISH_DENIED_NOUNS = {"entumecimiento", "hormigueo", "adormecimiento", "cosquilleo", "dolor"}
+
+
+def _denies_inside(span: Span) -> bool:
+    """Tells whether the span itself denies a symptom: "no siento|noto|tengo hormigueo"."""
+    words = [fold(t.lower_) for t in span]
+    return any(
+        a == "no" and b in {"siento", "noto", "tengo", "sentia"} and c in SPANISH_DENIED_NOUNS
+        for a, b, c in zip(words, words[1:], words[2:], strict=False)
+    )
+
+
 def _asks_about(doc: Doc, span: Span) -> bool:
     """Tells whether `span` is only asked about ("what is saddle numbness?", "what if...")."""
-    words = [t.lower_ for t in _clause_before(doc, span)]
-    if any(words[i : i + 2] == ["what", "if"] for i in range(len(words) - 1)):
-        return True  # "what if I can't walk after the session?"
+    words = [fold(t.lower_) for t in _clause_before(doc, span)]
+    if any(words[i : i + 2] in (["what", "if"], ["y", "si"]) for i in range(len(words) - 1)):
+        return True  # "what if I can't walk after the session?", "¿y si no puedo caminar?"
     if len(words) >= 2 and words[-2] == "what" and words[-1] in QUESTION_VERBS:
         return True
+    tail = words[-3:]
+    if any(w == "que" and n in QUESTION_VERBS_ES for w, n in zip(tail, tail[1:], strict=False)):
+        return True  # "¿qué es el entumecimiento en la entrepierna?"
     # "does this mean I have cancer?"
-    return any(word in {"mean", "means"} for word in words[-2:])
+    return any(word in {"mean", "means", "significa"} for word in words[-2:])
 
 
 def find_red_flags(doc: Doc) -> List[Finding]:
@@ -362,7 +406,10 @@ def find_red_flags(doc: Doc) -> List[Finding]:
     return [
         Finding(category=ent.ent_id_, text=ent.text, start=ent.start_char, end=ent.end_char)
         for ent in doc.ents
-        if ent.label_ == LABEL and not is_denied(doc, ent) and not _asks_about(doc, ent)
+        if ent.label_ == LABEL
+        and not is_denied(doc, ent)
+        and not _denies_inside(ent)
+        and not _asks_about(doc, ent)
     ]
 
 

@@ -2,7 +2,8 @@
 
 No pretrained spaCy model can be downloaded where this assistant runs, so the pipeline Rasa's
 `SpacyNLP` loads is assembled here: `spacy.blank("en")`, the lookup lemmatizer whose tables come
-from the `spacy-lookups-data` package, and an entity ruler whose patterns live in `data/spacy/`
+from the `spacy-lookups-data` package, accent folding for Spanish (components/normalize.py), and
+an entity ruler whose patterns live in `data/spacy/`
 (body parts, symptoms, days and times, and the red-flag rules).
 
 Usage:
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from bts.dev.model_files import ROOT
+from components.normalize import NORM_COMPONENT
 from components.red_flags import load_rules
 
 PATTERN_DIR = ROOT / "data" / "spacy"
@@ -52,6 +54,15 @@ def load_entity_patterns(path: Path) -> List[Dict[str, Any]]:
     return patterns
 
 
+def add_spanish_support(nlp: Any) -> None:
+    """Adds the accent folding that the Spanish red-flag rules and the featurizers rely on.
+
+    The blank English tokenizer splits Spanish text sensibly ("¿qué", "ciática?" become "¿",
+    "qué", "ciática", "?"); `bts_norm` then gives every token an accent-free NORM and lemma.
+    """
+    nlp.add_pipe(NORM_COMPONENT, after="lemmatizer")
+
+
 def build(output: Path) -> int:
     """Builds and saves the pipeline.
 
@@ -65,9 +76,11 @@ def build(output: Path) -> int:
 
     nlp = spacy.blank("en")
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    add_spanish_support(nlp)
     ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True, "validate": True})
     patterns = load_entity_patterns(PATTERN_DIR / "entity_patterns.jsonl")
     patterns += load_rules(PATTERN_DIR / "red_flag_rules.jsonl")
+    patterns += load_rules(PATTERN_DIR / "red_flag_rules_es.jsonl", attribute="NORM")
     # initialize() loads the lemmatizer's lookup table from spacy-lookups-data (no download).
     nlp.initialize()
     ruler.add_patterns(patterns)  # type: ignore[attr-defined]
