@@ -37,10 +37,10 @@ from actions.forms import (
     mentioned_field,
     reset_events,
 )
-from bts.booking.api import submit_request
-from bts.booking.records import StorageError
 from actions.submission import SUBMITTED, recheck
 from bts import clinic as clinic_file
+from bts.booking.api import submit_request
+from bts.booking.records import StorageError
 from bts.clinic import Clinic
 from bts.validation import (
     parse_consent,

@@ -21,10 +21,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bts import clinic as clinic_file
+from bts import contact
 from bts.clinic import Clinic
 from bts.validation import ValidationResult
 from bts.validation.words import language_of
-from bts import contact
 
 # Always handled by rules outside the form, whatever the form asked.
 ALWAYS_INTERRUPT = {"red_flag", "stop", "request_handoff", "change_appointment"}

@@ -22,11 +22,11 @@ from rasa_sdk.types import DomainDict
 from actions.display import display
 from actions.display import word as label
 from actions.forms import SKIPPED, TableForm, Validator, ask_action, language, reset_events
+from actions.submission import SUBMITTED, recheck
+from bts import clinic as clinic_file
 from bts.booking.api import submit_request
 from bts.booking.records import StorageError
 from bts.booking.references import normalize_reference
-from actions.submission import SUBMITTED, recheck
-from bts import clinic as clinic_file
 from bts.clinic import Clinic
 from bts.validation import (
     ValidationResult,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, Tuple
+from typing import Dict, Tuple
 
 import sqlalchemy as sa
 from bts.db import engine as bts_engine

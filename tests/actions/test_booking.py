@@ -18,8 +18,8 @@ from actions.booking import (
     summary_values,
     talked_about_sciatica,
 )
-from bts.booking.records import StorageError, SubmitResult
 from actions.submission import SUBMITTED
+from bts.booking.records import StorageError, SubmitResult
 from bts.clinic import Clinic
 from tests.actions.responses import render, said
 

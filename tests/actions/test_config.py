@@ -9,8 +9,7 @@ from typing import Any, Dict
 import pytest
 import yaml
 
-from bts.clinic import ClinicConfigError, load_clinic, parse_clinic
-from bts.clinic import PROJECT_ROOT, clinic_path
+from bts.clinic import PROJECT_ROOT, ClinicConfigError, clinic_path, load_clinic, parse_clinic
 
 
 def test_the_shipped_clinic_file_is_valid_and_marks_its_examples() -> None:
