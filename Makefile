@@ -74,7 +74,7 @@ validate: $(STAMP) ## rasa data validate, failing on any warning
 
 unit: $(SPACY_MODEL) ## Unit tests of actions, components and scripts
 	@echo "==> Unit tests"
-	$(PY) -m pytest -q tests/actions tests/bench tests/bts tests/components tests/deploy tests/runtime tests/scripts
+	$(PY) -m pytest -q tests/actions tests/bench tests/bts tests/components tests/deploy tests/runtime
 
 faults: $(STAMP) ## Storage and delivery fault tests (real receiver and worker processes; SQLite and PostgreSQL)
 	@deploy/install.sh

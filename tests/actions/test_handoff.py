@@ -8,7 +8,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import handoff, store
+from actions import handoff
 from actions.handoff import (
     ActionPrepareChange,
     ActionSubmitCallback,
@@ -17,6 +17,7 @@ from actions.handoff import (
     parse_change_type,
     validate_reference,
 )
+from bts.booking import api as store
 from bts.booking.records import SubmitResult
 from bts.clinic import Clinic
 from tests.actions.responses import rendered, said

@@ -70,7 +70,7 @@ def test_every_response_button_leads_to_a_known_intent_or_example() -> None:
     for offered in response_buttons():
         payload = offered["payload"]
         if payload.startswith("/"):
-            assert payload[1:] in intents, payload
+            assert payload[1:].split("{")[0] in intents, payload  # an intent, maybe with entities
         else:
             assert payload in examples, f"button payload {payload!r} is not a training example"
 
