@@ -212,7 +212,7 @@ def test_cancel_request_for_a_known_reference_never_claims_it_is_done(servers: S
     assert booking
     patient = Patient(servers)
     replies = patient.say(f"I need to cancel my appointment {booking}")
-    assert booking in replies[0] and ask("change_name") in replies
+    assert any(booking in reply for reply in replies) and ask("change_name") in replies
     patient.say("Pat Example")
     replies = patient.say("575 555 0142")
     others = [r for r in REFERENCE.findall(replies[-1]) if r != booking]
