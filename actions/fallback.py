@@ -35,7 +35,7 @@ NOT_SUGGESTED = {
 }
 MAX_SUGGESTIONS = 3
 # Below this, the model did not really consider a topic for this message: it is not offered.
-LIKELY = 0.1
+LIKELY = 0.2
 # When the classifier thought a message might describe an emergency but was not sure enough,
 # the clarifying reply starts with the emergency signs, so a real emergency is never met only
 # with "did you mean".

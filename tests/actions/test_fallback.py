@@ -28,28 +28,28 @@ def parse(
 
 def test_the_likeliest_intents_become_topic_buttons() -> None:
     data = parse("hrs?", [("nlu_fallback", 0.55), ("ask_hours", 0.4), ("ask_location", 0.3),
-                          ("ask_cost", 0.2), ("ask_contact", 0.15)])
+                          ("ask_cost", 0.25), ("ask_contact", 0.22)])
     assert suggestions(data) == ["ask_hours", "ask_location", "ask_cost"]
 
 
 def test_faq_topics_count_with_the_faq_intent_and_the_selector_confidence() -> None:
-    data = parse("sciatic thing?", [("faq", 0.5), ("ask_hours", 0.2)],
-                 [("faq/what_is_sciatica", 0.8), ("faq/symptoms", 0.15), ("faq/causes", 0.05)])
-    # 0.5 * 0.8 = 0.4 first, then ask_hours 0.2; 0.5 * 0.15 and 0.5 * 0.05 are too unlikely.
+    data = parse("sciatic thing?", [("faq", 0.5), ("ask_hours", 0.25)],
+                 [("faq/what_is_sciatica", 0.8), ("faq/symptoms", 0.3), ("faq/causes", 0.05)])
+    # 0.5 * 0.8 = 0.4 first, then ask_hours 0.25; 0.5 * 0.3 and 0.5 * 0.05 are too unlikely.
     assert suggestions(data) == ["faq/what_is_sciatica", "ask_hours"]
 
 
 def test_unlikely_topics_are_never_offered() -> None:
     """ "I have back pain" must not get three unrelated buttons because they were ranked at all."""
-    data = parse("I have back pain. Please help.", [("nlu_fallback", 0.9), ("bot_challenge", 0.04),
-                                                   ("request_handoff", 0.03), ("ask_location", 0.02)])
+    data = parse("I have back pain. Please help.", [("nlu_fallback", 0.8), ("bot_challenge", 0.12),
+                                                   ("request_handoff", 0.05), ("ask_location", 0.03)])
     assert suggestions(data) == []
     [(response, keys)] = clarification(data)
     assert response == "utter_fallback_can_help_with" and keys == list(MENU)
 
 
 def test_red_flag_and_chitchat_are_never_suggested() -> None:
-    data = parse("hmm", [("red_flag", 0.5), ("greet", 0.3), ("ask_insurance", 0.2)])
+    data = parse("hmm", [("red_flag", 0.5), ("greet", 0.3), ("ask_insurance", 0.25)])
     assert suggestions(data) == ["ask_insurance"]
 
 
