@@ -1,20 +1,16 @@
-"""Shared pytest fixtures: a clinic config, trackers, and the project root on sys.path."""
+"""Shared pytest fixtures: a clinic config and trackers."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
+from rasa_sdk import Tracker
+
+from bts.clinic import Clinic, parse_clinic
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from rasa_sdk import Tracker  # noqa: E402
-
-from bts.clinic import Clinic, parse_clinic  # noqa: E402
 
 CLINIC_YAML: Dict[str, Any] = {
     "example_fields": ["phone"],
