@@ -25,7 +25,7 @@ import rasa.core.channels.channel
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
-from sanic import Blueprint, response
+from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
@@ -49,6 +49,16 @@ def allowed_origins(environ: Optional[Mapping[str, str]] = None) -> List[str]:
     raw = env.text(os.environ if environ is None else environ, ORIGINS_ENV)
     origins = [o.strip().rstrip("/") for o in raw.replace(",", " ").split() if o.strip()]
     return origins or list(DEV_ORIGINS)
+
+
+class LimitedSocketBlueprint(SocketBlueprint):
+    """Rasa's socket.io blueprint that also caps WebSocket frames at the engine.io packet limit."""
+
+    def register(self, app: Sanic, options: Dict[str, Any]) -> None:
+        """Attaches the socket.io server and lowers Sanic's frame limit (1 MB by default)."""
+        limit = self.ctx.sio.eio.max_http_buffer_size
+        app.config.WEBSOCKET_MAX_SIZE = min(int(app.config.WEBSOCKET_MAX_SIZE), limit)
+        super().register(app, options)
 
 
 class SocketIOInput(RasaSocketIOInput):
@@ -95,7 +105,7 @@ class SocketIOInput(RasaSocketIOInput):
         sio = AsyncServer(
             async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=self.max_http_buffer_size
         )
-        socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        socketio_webhook = LimitedSocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         namespace = self.namespace
 
