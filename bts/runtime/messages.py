@@ -12,7 +12,7 @@ MESSAGES_FILE = Path(__file__).with_name("messages.yml")
 LANGUAGES = ("en", "es")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load(path: Path = MESSAGES_FILE) -> Dict[str, Dict[str, str]]:
     """The messages by name and language; every message must have every language.
 

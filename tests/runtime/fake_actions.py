@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -13,11 +13,11 @@ class ActionSubmitBooking(Action):
 
     runs: List[Dict[str, Any]] = []
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_submit_booking"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         ActionSubmitBooking.runs.append(dict(tracker.slots))
         if tracker.get_slot("explode"):
             raise RuntimeError(f"failed for {tracker.get_slot('booking_phone')}")

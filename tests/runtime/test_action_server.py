@@ -18,7 +18,7 @@ from tests.runtime.serving import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "t" * 40
-FORGED = {
+FORGED: Dict[str, Any] = {
     "next_action": "action_submit_booking",
     "sender_id": "another-patients-conversation",
     "tracker": {"sender_id": "x", "slots": {"booking_phone": "not-a-phone 0000", "booking_confirmed": True},

@@ -83,7 +83,8 @@ def test_a_good_request_is_answered_with_its_text_cleaned_and_cut() -> None:
     assert {m.input_channel for m in received} == {"rest"}  # a client cannot claim another channel
 
 
-@pytest.mark.parametrize("sender", ["me", "e2e-0123456789", "latency-1a2b3c4d", "user@example.org", "a.b:c_d"])
+@pytest.mark.parametrize("sender", ["me", "e2e-0123456789", "latency-1a2b3c4d", "user@example.org",
+                                    "a.b:c_d"])
 def test_ordinary_conversation_ids_are_accepted(sender: str) -> None:
     answers, received = post_all([json.dumps({"sender": sender, "message": "hi"}).encode()])
     assert answers[0][0] == 200 and received[0].sender_id == sender

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from typing import Any, AsyncIterator, Dict, List, Optional, Tuple
+from typing import Any, AsyncIterator, List, Optional, Tuple
 
 import aiohttp
 import pytest
-import websockets
+import websockets.client
+import websockets.exceptions
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
+from websockets.typing import Origin
 
 from bts.runtime.channels.limits import CUT_MARKER, MAX_MESSAGE_CHARS
 from bts.runtime.channels.sessions import SessionIds, looks_signed
@@ -61,7 +63,8 @@ class Client:
 
     async def connect(self, url: str, origin: Optional[str] = ALLOWED) -> None:
         ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
-        self.ws = await websockets.connect(ws_url, origin=origin, max_size=None)  # type: ignore[arg-type]
+        browser = Origin(origin) if origin else None
+        self.ws = await websockets.client.connect(ws_url, origin=browser, max_size=None)
         assert str(await self.ws.recv()).startswith("0")  # engine.io open
         await self.ws.send("40")
         answer = str(await self.ws.recv())
@@ -124,9 +127,9 @@ def test_pages_not_on_the_allow_list_cannot_open_a_socket() -> None:
                 client = Client()
                 with pytest.raises(Refused):
                     await client.connect(url, origin=origin)
-            for origin in (ALLOWED, "https://www.clinic.example", None):  # None: not a browser
+            for allowed in (ALLOWED, "https://www.clinic.example", None):  # None: not a browser
                 client = Client()
-                await client.connect(url, origin=origin)
+                await client.connect(url, origin=allowed)
                 await client.close()
 
     run(scenario)
@@ -256,7 +259,7 @@ def test_a_websocket_frame_over_the_buffer_limit_closes_the_socket() -> None:
     async def scenario() -> Tuple[bool, int]:
         async with running() as (server, url):
             ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
-            async with websockets.connect(ws_url, origin=ALLOWED, max_size=None) as ws:  # type: ignore[arg-type]
+            async with websockets.client.connect(ws_url, origin=Origin(ALLOWED), max_size=None) as ws:
                 assert str(await ws.recv()).startswith("0")  # engine.io open
                 await ws.send("40")
                 assert str(await ws.recv()).startswith("40")  # socket.io connect
@@ -266,7 +269,7 @@ def test_a_websocket_frame_over_the_buffer_limit_closes_the_socket() -> None:
                 closed = False
                 try:
                     await asyncio.wait_for(ws.recv(), 5)
-                except websockets.ConnectionClosed:
+                except websockets.exceptions.ConnectionClosed:
                     closed = True
             return closed, len(server.received)
 

@@ -125,7 +125,8 @@ class SocketIOInput(RasaSocketIOInput):
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, data: Any) -> None:
             proposed = data.get("session_id") if isinstance(data, dict) else None
-            session_id = proposed if self.sessions.verify(proposed) else self.sessions.issue()
+            session_id = proposed if isinstance(proposed, str) and self.sessions.verify(proposed) else None
+            session_id = session_id or self.sessions.issue()
             if self.session_persistence:
                 joined = sio.enter_room(sid, session_id, namespace=namespace)
                 if inspect.isawaitable(joined):  # python-socketio >= 5.10
@@ -138,7 +139,8 @@ class SocketIOInput(RasaSocketIOInput):
             message = self.user_message(sid, data, SocketIOOutput(sio, self.bot_message_evt))
             if message is None:
                 return
-            if not (self.limiter.allow(f"socket:{sid}") and self.limiter.allow(f"session:{message.sender_id}")):
+            socket_ok = self.limiter.allow(f"socket:{sid}")
+            if not (socket_ok and self.limiter.allow(f"session:{message.sender_id}")):
                 logger.warning("A socket sent too many messages; one was turned away.")
                 await message.output_channel.send_text_message(message.sender_id, busy_text())
                 return

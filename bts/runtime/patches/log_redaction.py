@@ -33,10 +33,9 @@ def redact(event_dict: Dict[str, Any]) -> Dict[str, Any]:
 def apply() -> None:
     """Installs the redaction into the logging Rasa configures at start (idempotent)."""
     require_rasa(__name__)
+    import rasa.utils.log_utils as log_utils
     import structlog
     from structlog.tracebacks import ExceptionDictTransformer
-
-    import rasa.utils.log_utils as log_utils
 
     anonymize = log_utils._anonymizer
     if getattr(anonymize, "__bts_redacts__", False):
@@ -46,7 +45,7 @@ def apply() -> None:
         return redact(anonymize(logger, name, event_dict))
 
     redacting_anonymizer.__bts_redacts__ = True  # type: ignore[attr-defined]
-    log_utils._anonymizer = redacting_anonymizer  # type: ignore[assignment]
+    log_utils._anonymizer = redacting_anonymizer
     # configure_structlog reads this attribute when the server starts.
     structlog.processors.dict_tracebacks = structlog.processors.ExceptionRenderer(
         ExceptionDictTransformer(show_locals=False)
