@@ -39,6 +39,9 @@ from bts.booking.references import normalize_reference
 from bts.booking.settings import PROJECT_ROOT, Settings
 from bts.booking.spool import Spool
 from bts.db import audit, migrate
+
+# Days a log file is kept after its last write, by this purge and by the dev runner's rotation.
+DEFAULT_LOG_RETENTION_DAYS = 14
 from bts.db.engine import make_engine, vacuum
 from bts.db.schema import (
     booking_requests,
@@ -90,7 +93,7 @@ class Retention:
         return cls(
             conversation_days=envvars.whole(env, "CONSOLE_RETENTION_DAYS", 365),
             booking_days=envvars.whole(env, "BTS_BOOKING_RETENTION_DAYS", 365),
-            log_days=envvars.whole(env, "BTS_LOG_RETENTION_DAYS", 30),
+            log_days=envvars.whole(env, "BTS_LOG_RETENTION_DAYS", DEFAULT_LOG_RETENTION_DAYS),
             interval_s=envvars.number(env, "BTS_RETENTION_INTERVAL_S", 3600.0, minimum=1.0),
             receiver_file=envvars.path(env, "BTS_RECEIVER_DATA_FILE", DEFAULT_RECEIVER_FILE, PROJECT_ROOT),
             log_dir=envvars.path(env, "BTS_LOG_DIR", DEFAULT_LOG_DIR, PROJECT_ROOT),

@@ -30,7 +30,7 @@ def sweep_old_logs(log_dir: Path, retention_days: int, now: float = 0.0) -> None
             path.unlink()
 
 
-def rotating_handler(path: Path, retention_days: int) -> logging.Handler:
+def rotating_handler(path: Path, retention_days: int) -> logging.handlers.TimedRotatingFileHandler:
     """A handler writing lines to `path`, rotated at midnight, keeping `retention_days` old files."""
     handler = logging.handlers.TimedRotatingFileHandler(
         path, when="midnight", backupCount=retention_days, encoding="utf-8"

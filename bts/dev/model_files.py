@@ -1,9 +1,9 @@
 """Which trained model belongs to the current training inputs.
 
 A model is named after a fingerprint of everything that goes into training (config, domain,
-training data, spaCy patterns, custom NLU components and the
-spaCy pipeline's builder; not the runtime patches in bts/runtime, which change serving only), so `make train` can reuse a model when
-nothing changed and every script finds the right model without guessing.
+training data, spaCy patterns, custom NLU components, the spaCy pipeline's builder; not the
+runtime patches in bts/runtime, which change serving only), so `make train` can reuse a model
+when nothing changed and every script finds the right model without guessing.
 """
 
 from __future__ import annotations

@@ -27,10 +27,10 @@ from typing import Dict, List, Mapping, Optional
 from bts import env
 from bts.dev.logs import pump_to_log, secure_tree, sweep_old_logs
 from bts.dev.model_files import ROOT, current_model
+from bts.retention import DEFAULT_LOG_RETENTION_DAYS
 
 READY_TIMEOUT_S = 180
 STOP_GRACE_S = 10
-DEFAULT_LOG_RETENTION_DAYS = 14
 
 
 def run_secrets(environ: Mapping[str, str]) -> Dict[str, str]:
@@ -93,7 +93,9 @@ def services(python: str, model: Path, environ: Mapping[str, str]) -> List[Servi
     return [
         Service(
             name="actions",
-            command=[python, "-m", "bts.runtime.action_server", "--host", "127.0.0.1", "--port", actions_port],
+            command=[
+                python, "-m", "bts.runtime.action_server", "--host", "127.0.0.1", "--port", actions_port,
+            ],
             ready_url=f"http://localhost:{actions_port}/health",
             shows=f"Action server     http://localhost:{actions_port}/health",
         ),
@@ -209,7 +211,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: no trained model {model.name}; run `make run` (it trains first).", file=sys.stderr)
         return 1
     try:
-        retention_days = env.whole(os.environ, "BTS_LOG_RETENTION_DAYS", DEFAULT_LOG_RETENTION_DAYS, minimum=1)
+        retention_days = env.whole(
+            os.environ, "BTS_LOG_RETENTION_DAYS", DEFAULT_LOG_RETENTION_DAYS, minimum=1
+        )
     except env.SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

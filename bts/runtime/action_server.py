@@ -79,13 +79,18 @@ def create_app(token: str, actions: str = "actions") -> Sanic:
     return app
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Command-line entry point; returns the exit code."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: where to listen (loopback unless told otherwise) and what to serve."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=5055)
     parser.add_argument("--actions", default="actions", help="package of the actions (default actions)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Command-line entry point; returns the exit code."""
+    args = build_parser().parse_args(argv)
     try:
         token = token_from_env()
     except env.SettingsError as error:

@@ -11,7 +11,7 @@ from typing import Any, Dict, List
 
 import yaml
 
-from components.text import MAX_MESSAGE_CHARS
+from bts.runtime.channels.limits import CUT_MARKER, MAX_MESSAGE_CHARS
 from tests.e2e.conftest import Servers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,13 +109,15 @@ def test_bad_inputs_each_get_a_sensible_reply(servers: Servers) -> None:
     assert stored[1:] == [t.strip() for t in BAD_INPUTS.values()]
 
 
-def test_a_10000_character_message_is_cut_for_nlu_but_kept_in_full(servers: Servers) -> None:
+def test_a_10000_character_message_is_cut_and_marked_before_it_is_stored(servers: Servers) -> None:
     sender = new_sender()
     long_text = ("my back hurts and I want to know about sciatica " * 250)[:10_000]
     replies = texts(servers.send(sender, long_text, timeout=60))
     assert replies and all(replies)
     [event] = user_events(servers.db, sender)
-    assert len(event["text"]) == 10_000
+    assert event["text"].endswith(" " + CUT_MARKER)
+    assert long_text.startswith(event["text"].removesuffix(" " + CUT_MARKER))
+    assert len(event["text"]) <= MAX_MESSAGE_CHARS + len(CUT_MARKER) + 1
     assert len(event["parse_data"]["text"]) <= MAX_MESSAGE_CHARS
 
 

@@ -38,7 +38,7 @@ def test_the_heap_is_frozen_right_after_rasa_loads_the_model_and_garbage_goes_fi
     gc_freeze.apply()
     gc_freeze.apply()  # idempotent: one wrapper
     wrapped = rasa.core.run.load_agent_on_start
-    assert wrapped.__wrapped__ is load_agent_on_start  # type: ignore[attr-defined]
+    assert wrapped.__wrapped__ is load_agent_on_start
     assert asyncio.run(wrapped("model", None, None, "app", "loop")) == "agent"
     assert frozen_while_loading == [0]
     assert gc.get_freeze_count() > 1000

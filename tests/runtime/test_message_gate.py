@@ -215,7 +215,7 @@ def test_applied_to_rasa_the_patient_gets_the_busy_reply_in_both_languages() -> 
         await asyncio.sleep(0.2)
         return ["answer"]
 
-    MessageProcessor.handle_message = handle_message  # type: ignore[method-assign]
+    MessageProcessor.handle_message = handle_message
     message_gate.apply(settings(limit=1, max_queue=0))
     message_gate.apply(settings(limit=1, max_queue=0))  # idempotent: gated once
     gated_handle: Any = MessageProcessor.handle_message

@@ -21,7 +21,8 @@ from bts.runtime import patches, server
 from bts.runtime.patches import PatchRefused, all_patches, apply_all, require_rasa
 
 ROOT = Path(__file__).resolve().parents[2]
-PATCH_FILES = sorted(p.stem for p in (ROOT / "bts" / "runtime" / "patches").glob("*.py") if p.stem != "__init__")
+PATCHES_DIR = ROOT / "bts" / "runtime" / "patches"
+PATCH_FILES = sorted(p.stem for p in PATCHES_DIR.glob("*.py") if p.stem != "__init__")
 
 
 def rasa_state() -> Dict[str, Any]:

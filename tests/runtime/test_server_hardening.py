@@ -56,7 +56,8 @@ def test_an_exception_logged_by_rasa_shows_neither_the_text_nor_local_variables(
         "try:\n"
         "    handle('my number is 5755550142')\n"
         "except Exception:\n"
-        "    structlog.get_logger().exception('rest.message.received.failure', text='my number is 5755550142')\n"
+        "    structlog.get_logger().exception('rest.message.received.failure',\n"
+        "                                     text='my number is 5755550142')\n"
     )
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env,

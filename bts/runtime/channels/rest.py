@@ -71,7 +71,9 @@ def parse_request(body: bytes) -> Tuple[str, str, Dict[str, Any]]:
     if looks_signed(sender):
         raise RequestError("this conversation belongs to the chat widget and cannot be continued here", 403)
     if not SENDER.match(sender):
-        raise RequestError("'sender' must be 1-128 letters, digits or . _ : @ - (starting with a letter or digit)")
+        raise RequestError(
+            "'sender' must be 1-128 letters, digits or . _ : @ - (starting with a letter or digit)"
+        )
     if "message" not in data:
         raise RequestError("'message' is missing")
     try:

@@ -25,7 +25,7 @@ import rasa.core.channels.channel
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
-from sanic import Blueprint, response
+from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
@@ -49,6 +49,16 @@ def allowed_origins(environ: Optional[Mapping[str, str]] = None) -> List[str]:
     raw = env.text(os.environ if environ is None else environ, ORIGINS_ENV)
     origins = [o.strip().rstrip("/") for o in raw.replace(",", " ").split() if o.strip()]
     return origins or list(DEV_ORIGINS)
+
+
+class LimitedSocketBlueprint(SocketBlueprint):
+    """Rasa's socket.io blueprint that also caps WebSocket frames at the engine.io packet limit."""
+
+    def register(self, app: Sanic, options: Dict[str, Any]) -> None:
+        """Attaches the socket.io server and lowers Sanic's frame limit (1 MB by default)."""
+        limit = self.ctx.sio.eio.max_http_buffer_size
+        app.config.WEBSOCKET_MAX_SIZE = min(int(app.config.WEBSOCKET_MAX_SIZE), limit)
+        super().register(app, options)
 
 
 class SocketIOInput(RasaSocketIOInput):
@@ -95,7 +105,7 @@ class SocketIOInput(RasaSocketIOInput):
         sio = AsyncServer(
             async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=self.max_http_buffer_size
         )
-        socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        socketio_webhook = LimitedSocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         namespace = self.namespace
 
@@ -115,7 +125,8 @@ class SocketIOInput(RasaSocketIOInput):
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, data: Any) -> None:
             proposed = data.get("session_id") if isinstance(data, dict) else None
-            session_id = proposed if self.sessions.verify(proposed) else self.sessions.issue()
+            session_id = proposed if isinstance(proposed, str) and self.sessions.verify(proposed) else None
+            session_id = session_id or self.sessions.issue()
             if self.session_persistence:
                 joined = sio.enter_room(sid, session_id, namespace=namespace)
                 if inspect.isawaitable(joined):  # python-socketio >= 5.10
@@ -128,7 +139,8 @@ class SocketIOInput(RasaSocketIOInput):
             message = self.user_message(sid, data, SocketIOOutput(sio, self.bot_message_evt))
             if message is None:
                 return
-            if not (self.limiter.allow(f"socket:{sid}") and self.limiter.allow(f"session:{message.sender_id}")):
+            socket_ok = self.limiter.allow(f"socket:{sid}")
+            if not (socket_ok and self.limiter.allow(f"session:{message.sender_id}")):
                 logger.warning("A socket sent too many messages; one was turned away.")
                 await message.output_channel.send_text_message(message.sender_id, busy_text())
                 return

@@ -60,4 +60,4 @@ def validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
 def apply() -> None:
     """Installs the reused validator (idempotent)."""
     require_rasa(__name__)
-    RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = validate_action_result

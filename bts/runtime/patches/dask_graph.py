@@ -75,4 +75,4 @@ def run_graph(
 def apply() -> None:
     """Installs the cached graph run (idempotent)."""
     require_rasa(__name__)
-    DaskGraphRunner.run = run_graph  # type: ignore[method-assign]
+    DaskGraphRunner.run = run_graph

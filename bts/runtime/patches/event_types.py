@@ -49,4 +49,4 @@ def resolve_event_type(type_name: str, default: Optional[Type[Event]] = None) ->
 def apply() -> None:
     """Installs the remembering lookup (idempotent)."""
     require_rasa(__name__)
-    Event.resolve_by_type = staticmethod(resolve_event_type)  # type: ignore[method-assign,assignment]
+    Event.resolve_by_type = staticmethod(resolve_event_type)

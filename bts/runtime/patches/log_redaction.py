@@ -45,7 +45,7 @@ def apply() -> None:
         return redact(anonymize(logger, name, event_dict))
 
     redacting_anonymizer.__bts_redacts__ = True  # type: ignore[attr-defined]
-    log_utils._anonymizer = redacting_anonymizer  # type: ignore[assignment]
+    log_utils._anonymizer = redacting_anonymizer
     # configure_structlog reads this attribute when the server starts.
     structlog.processors.dict_tracebacks = structlog.processors.ExceptionRenderer(
         ExceptionDictTransformer(show_locals=False)

@@ -19,7 +19,7 @@ import collections
 import functools
 import logging
 import os
-from typing import Any, Awaitable, Callable, Deque, Dict, Mapping, Optional, Tuple, TypeVar
+from typing import Any, Awaitable, Callable, Coroutine, Deque, Dict, Mapping, Optional, Tuple, TypeVar
 
 from bts import env
 from bts.runtime.patches import require_rasa
@@ -161,10 +161,10 @@ def gate_for(loop: asyncio.AbstractEventLoop, limit: int, max_queue: Optional[in
 
 
 def gated(
-    handle: Callable[..., Awaitable[T]],
+    handle: Callable[..., Coroutine[Any, Any, T]],
     settings: GateSettings,
     busy: Callable[..., Awaitable[Any]],
-) -> Callable[..., Awaitable[Optional[T]]]:
+) -> Callable[..., Coroutine[Any, Any, Optional[T]]]:
     """Wraps an async message handler so that at most `settings.limit` calls run at once per loop.
 
     Args:
@@ -217,5 +217,5 @@ def apply(settings: Optional[GateSettings] = None) -> None:
     settings = GateSettings.from_env() if settings is None else settings
     handle = MessageProcessor.handle_message
     if getattr(handle, "__bts_gated__", False):
-        handle = handle.__wrapped__  # type: ignore[attr-defined]
-    MessageProcessor.handle_message = gated(handle, settings, reply_busy)  # type: ignore[method-assign]
+        handle = handle.__wrapped__
+    MessageProcessor.handle_message = gated(handle, settings, reply_busy)
