@@ -39,9 +39,6 @@ from bts.booking.references import normalize_reference
 from bts.booking.settings import PROJECT_ROOT, Settings
 from bts.booking.spool import Spool
 from bts.db import audit, migrate
-
-# Days a log file is kept after its last write, by this purge and by the dev runner's rotation.
-DEFAULT_LOG_RETENTION_DAYS = 14
 from bts.db.engine import make_engine, vacuum
 from bts.db.schema import (
     booking_requests,
@@ -57,6 +54,9 @@ from bts.db.schema import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Days a log file is kept after its last write, by this purge and by the dev runner's rotation.
+DEFAULT_LOG_RETENTION_DAYS = 14
 
 CHUNK = 500
 DAY_S = 86400
