@@ -1,4 +1,4 @@
-"""Settings, read from the environment only (see console/INTEGRATION.md for `.env.example`)."""
+"""Settings, read from the environment only (listed in `.env.example`)."""
 
 from __future__ import annotations
 
