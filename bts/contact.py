@@ -181,3 +181,23 @@ def mask_hint(span: Span, original: str) -> str:
 def mask(text: str) -> str:
     """Hides every phone number and e-mail address in `text`, keeping a hint of each."""
     return replace(text, spans(text), mask_hint)
+
+
+CLIP_MARGIN = 256
+
+
+def clip(text: str, limit: int, masked: bool = True) -> Tuple[str, bool]:
+    """At most `limit` characters of `text` (masked unless `masked` is False), and whether it was cut.
+
+    The cut never falls inside a phone number or an e-mail address (it moves before it), so the
+    part shown never holds the start of one in clear; only `limit` plus a margin is scanned.
+    """
+    if len(text) <= limit:
+        return (mask(text) if masked else text), False
+    head = text[: limit + CLIP_MARGIN]
+    found = spans(head)
+    cut = next((span.start for span in found if span.start < limit < span.end), limit)
+    shown = head[:cut]
+    if masked:
+        shown = replace(shown, [span for span in found if span.end <= cut], mask_hint)
+    return shown, True

@@ -1,4 +1,4 @@
-"""Settings, read from the environment only (see console/INTEGRATION.md for `.env.example`)."""
+"""Settings, read from the environment only (listed in `.env.example`)."""
 
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ class Settings:
     project_root: Path = ROOT
     page_size: int = 50
     login_max_failures_per_ip: int = 20
-    login_max_attempts_global: int = 300
+    login_max_attempts_global: int = 120
 
     @property
     def listens_on_loopback(self) -> bool:
@@ -169,7 +169,7 @@ class Settings:
             login_max_failures=_int(env, "CONSOLE_LOGIN_MAX_FAILURES", 5, 1),
             login_lock_minutes=_int(env, "CONSOLE_LOGIN_LOCK_MINUTES", 15, 1),
             login_max_failures_per_ip=_int(env, "CONSOLE_LOGIN_MAX_FAILURES_PER_IP", 20, 1),
-            login_max_attempts_global=_int(env, "CONSOLE_LOGIN_MAX_ATTEMPTS_GLOBAL", 300, 1),
+            login_max_attempts_global=_int(env, "CONSOLE_LOGIN_MAX_ATTEMPTS_GLOBAL", 120, 1),
             cookie_secure=cookie_secure,
             trust_proxy=_bool(env, "CONSOLE_TRUST_PROXY", False),
             project_root=root,

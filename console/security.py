@@ -68,24 +68,9 @@ def mask(value: Any) -> str:
     return contact.mask("" if value is None else str(value))
 
 
-CLIP_MARGIN = 256
-
-
 def clip(text: str, limit: int, reveal: bool) -> tuple[str, bool]:
-    """At most `limit` characters of `text`, masked unless `reveal`, and whether it was cut.
-
-    The cut never falls inside a phone number or an e-mail address (it moves before it), so the
-    shown part never leaks the start of one; only `limit` plus a margin is scanned.
-    """
-    if len(text) <= limit:
-        return (text if reveal else mask(text)), False
-    head = text[: limit + CLIP_MARGIN]
-    found = contact.spans(head)
-    cut = next((span.start for span in found if span.start < limit < span.end), limit)
-    shown = head[:cut]
-    if not reveal:
-        shown = contact.replace(shown, [span for span in found if span.end <= cut], contact.mask_hint)
-    return shown, True
+    """At most `limit` characters of `text`, masked unless `reveal`, and whether it was cut."""
+    return contact.clip(text, limit, masked=not reveal)
 
 
 # ------------------------------------------------------------------ redirects

@@ -24,7 +24,7 @@ import time
 from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
-from bts.contact import mask
+from bts.contact import clip, mask
 
 from console.db import has_table
 from console.db.schema import conversations, events, messages, state
@@ -186,7 +186,7 @@ def _apply(
         ):
             summary["min_confidence"] = confidence
         if summary["preview"] is None and text:
-            summary["preview"] = mask(" ".join(text[: PREVIEW_CHARS * 4].split())[:PREVIEW_CHARS])
+            summary["preview"] = clip(" ".join(text[: PREVIEW_CHARS * 4].split()), PREVIEW_CHARS)[0]
         new_messages.append(
             {
                 "event_id": row.id,

@@ -203,3 +203,10 @@ def test_contact_spans_point_into_the_original_text() -> None:
     found = contact.spans(text)
     assert [text[s.start : s.end] for s in found] == ["５７５－５５５－０１４２", "x@ｙ.com"]
     assert found[0].digits == "5755550142"
+
+
+def test_the_list_preview_never_shows_part_of_a_phone_number(staff: Any, app: Any) -> None:
+    engine = app.extensions["console_engine"]
+    _add_conversation(engine, "preview", ["x" * 195 + " 575 555 0142 more words"])
+    html = staff.get("/conversations?sort=recent").get_data(as_text=True)
+    assert "x" * 190 in html and "575" not in html.split("x" * 190, 1)[1].split("<", 1)[0]
