@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -65,9 +66,8 @@ def find_model() -> Optional[Path]:
     explicit = os.environ.get("BTS_CONSOLE_TEST_MODEL")
     if explicit:
         return Path(explicit) if Path(explicit).exists() else None
-    sys.path.insert(0, str(ROOT))
     try:
-        from scripts.model_files import current_model  # stdlib only, importable from any venv
+        from bts.dev.model_files import current_model  # stdlib only, importable from any venv
 
         current = current_model()
         if current.exists():
@@ -149,15 +149,19 @@ def servers(db: Path, workdir: Path, model: Path) -> Iterator[str]:
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "RASA_TELEMETRY_ENABLED": "false",
         "BTS_DATABASE_URL": f"sqlite:///{db}",
+        # The action server refuses calls without this token; dev makes the channels' secrets.
+        "BTS_ACTION_TOKEN": secrets.token_urlsafe(32),
+        "BTS_PROFILE": "dev",
     }
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://localhost:{actions_port}/webhook"\n'
+        "  headers:\n    X-BTS-Action-Token: ${BTS_ACTION_TOKEN}\n"
         f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{db}"\n',
         encoding="utf-8",
     )
     commands = {
-        "actions": [str(RASA_PYTHON), "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
+        "actions": [str(RASA_PYTHON), "-m", "bts.runtime.action_server", "--port", str(actions_port)],
         "rasa": [
             str(RASA_PYTHON),
             "-m",

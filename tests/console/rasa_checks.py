@@ -55,7 +55,7 @@ def _masked_clear(masked: str) -> str:
 
 
 def check_contact() -> List[dict]:
-    from actions.validation import validate_email, validate_phone
+    from bts.validation import validate_email, validate_phone
 
     from actions.forms import find_email, find_phone
     from bts.contact import mask

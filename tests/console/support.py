@@ -5,28 +5,25 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import sqlalchemy as sa
 
-import sqlalchemy as sa  # noqa: E402
-
-from console import security  # noqa: E402
-from console.config import Settings  # noqa: E402
-from console.db import make_engine  # noqa: E402
-from console.db import users as user_db  # noqa: E402
-from console.db.schema import (  # noqa: E402
+from console import security
+from console.config import Settings
+from console.db import make_engine
+from console.db import users as user_db
+from console.db.schema import (
     booking_requests,
     create_console_tables,
     create_external_tables,
     events,
     outbox,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 FIXTURE = Path(__file__).parent / "fixtures" / "conversations.json"
 PASSWORD = "correct horse battery staple"
