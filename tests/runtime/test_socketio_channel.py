@@ -274,3 +274,56 @@ def test_a_websocket_frame_over_the_buffer_limit_closes_the_socket() -> None:
             return closed, len(server.received)
 
     assert run(scenario) == (True, 0)
+
+
+class FakeTrackerStore:
+    """Answers the conversation's `language` slot, as Rasa's tracker store would."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+    async def retrieve(self, sender_id: str) -> Any:
+        language = self.language
+
+        class Tracker:
+            def get_slot(self, name: str) -> Optional[str]:
+                return language if name == "language" else None
+
+        return Tracker()
+
+
+def test_custom_payloads_and_the_conversation_language_reach_the_widget() -> None:
+    async def scenario() -> None:
+        async with running() as (server, url):
+            server.app.ctx.agent = type("Agent", (), {"tracker_store": FakeTrackerStore("es")})()
+
+            client = Client()
+            await client.connect(url)
+            session_id = await client.session()
+            await client.emit("user_uttered", {"message": "hola", "session_id": session_id,
+                                               "metadata": {"lang": "en"}})
+            packets: List[Any] = []
+            while len(packets) < 2:
+                packet = str(await asyncio.wait_for(client.ws.recv(), 5))
+                if packet.startswith("42"):
+                    packets.append(json.loads(packet[2:]))
+            # The echo reply, then the widget is told the conversation is now in Spanish.
+            assert packets[0][0] == "bot_uttered" and packets[0][1]["text"] == "echo: hola"
+            assert packets[1] == ["bot_uttered", {"bts": {"language": "es"}}]
+            await client.close()
+
+    run(scenario)
+
+
+def test_a_custom_payload_is_sent_as_the_message_itself() -> None:
+    from bts.runtime.channels.socketio import WidgetOutput
+
+    emitted: List[Tuple[Any, ...]] = []
+
+    class Sio:
+        async def emit(self, *args: Any, **kwargs: Any) -> None:
+            emitted.append((args, kwargs))
+
+    output = WidgetOutput(Sio(), "bot_uttered")
+    asyncio.run(output.send_custom_json("conversation-1", {"bts": {"event": "booking_submitted"}}))
+    assert emitted == [(("bot_uttered", {"bts": {"event": "booking_submitted"}}), {"room": "conversation-1"})]

@@ -6,6 +6,9 @@ Compared with Rasa 3.6's `socketio` channel:
 * session ids are issued and signed by the server (`sessions`), and each socket sends messages
   only for the session it joined, whatever id a message names;
 * connections from pages whose Origin is not in `BTS_ALLOWED_ORIGINS` are refused;
+* custom payloads reach the widget as the message's data (Rasa passes them to `emit` as keyword
+  arguments, which python-socketio refuses), and after each message the widget is told when the
+  conversation's language differs from the one it shows;
 * engine.io accepts packets of at most `max_http_buffer_size` bytes (16 kB), each socket and each
   session may send `rate_limit` messages per `rate_window_s` seconds, and every message is
   cleaned and cut before Rasa stores it (`limits`).
@@ -51,6 +54,13 @@ def allowed_origins(environ: Optional[Mapping[str, str]] = None) -> List[str]:
     return origins or list(DEV_ORIGINS)
 
 
+class WidgetOutput(SocketIOOutput):
+    """Rasa's socket.io output, sending custom payloads (`{"bts": ...}`) as the message's data."""
+
+    async def send_custom_json(self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any) -> None:
+        await self._send_message(recipient_id, json_message)
+
+
 class LimitedSocketBlueprint(SocketBlueprint):
     """Rasa's socket.io blueprint that also caps WebSocket frames at the engine.io packet limit."""
 
@@ -58,7 +68,19 @@ class LimitedSocketBlueprint(SocketBlueprint):
         """Attaches the socket.io server and lowers Sanic's frame limit (1 MB by default)."""
         limit = self.ctx.sio.eio.max_http_buffer_size
         app.config.WEBSOCKET_MAX_SIZE = min(int(app.config.WEBSOCKET_MAX_SIZE), limit)
+        self.ctx.served_by = app
         super().register(app, options)
+
+
+async def conversation_language(app: Optional[Sanic], sender_id: str) -> Optional[str]:
+    """The `language` slot of a conversation, or None where the server has no tracker store."""
+    agent = getattr(getattr(app, "ctx", None), "agent", None) if app is not None else None
+    store = getattr(agent, "tracker_store", None)
+    if store is None:
+        return None
+    tracker = await store.retrieve(sender_id)
+    value = tracker.get_slot("language") if tracker is not None else None
+    return value if isinstance(value, str) else None
 
 
 class SocketIOInput(RasaSocketIOInput):
@@ -136,7 +158,7 @@ class SocketIOInput(RasaSocketIOInput):
 
         @sio.on(self.user_message_evt, namespace=namespace)
         async def handle_message(sid: str, data: Any) -> None:
-            message = self.user_message(sid, data, SocketIOOutput(sio, self.bot_message_evt))
+            message = self.user_message(sid, data, WidgetOutput(sio, self.bot_message_evt))
             if message is None:
                 return
             socket_ok = self.limiter.allow(f"socket:{sid}")
@@ -145,8 +167,18 @@ class SocketIOInput(RasaSocketIOInput):
                 await message.output_channel.send_text_message(message.sender_id, busy_text())
                 return
             await on_new_message(message)
+            await self.tell_language(getattr(socketio_webhook.ctx, "served_by", None), message)
 
         return socketio_webhook
+
+    async def tell_language(self, app: Optional[Sanic], message: UserMessage) -> None:
+        """Tells the widget the conversation's language when it shows another one."""
+        shown = (message.metadata or {}).get("lang")
+        if not isinstance(shown, str):
+            return
+        language = await conversation_language(app, message.sender_id)
+        if language and language != shown:
+            await message.output_channel.send_custom_json(message.sender_id, {"bts": {"language": language}})
 
     def accepts(self, environ: Dict[str, Any], auth: Optional[Dict]) -> bool:
         """Whether a socket may connect: an allowed Origin (or none: not a browser), and a JWT if set."""
