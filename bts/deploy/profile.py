@@ -36,6 +36,13 @@ def http_answers(url: str, context: Optional[ssl.SSLContext] = None) -> bool:
         return False
 
 
+def _tail(log: Path, chars: int = 3000) -> str:
+    try:
+        return log.read_text(errors="replace")[-chars:]
+    except OSError:
+        return "(no log)"
+
+
 class Profile:
     """The production profile on this machine.
 
@@ -174,15 +181,16 @@ class Profile:
         """
         ready = self.readiness(name)
         started = time.monotonic()
+        log = self.log_dir / f"{name}.log"
         while time.monotonic() < started + timeout:
             state = self.supervisor.info(name)["statename"]
             if state in GAVE_UP:
-                tail = (self.log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
-                raise ProfileError(f"{name} is {state}; its log ends:\n{tail}")
+                raise ProfileError(f"{name} is {state}; {log} ends:\n{_tail(log)}")
             if state in ("STARTING", "RUNNING") and ready():
                 return time.monotonic() - started
             time.sleep(0.2)
-        raise ProfileError(f"{name} not ready after {timeout:.0f} s; see {self.log_dir / (name + '.log')}")
+        # A process that fails after its first seconds is restarted again and again, never FATAL.
+        raise ProfileError(f"{name} not ready after {timeout:.0f} s; {log} ends:\n{_tail(log)}")
 
     def start(self, name: str, timeout: float = READY_TIMEOUT_S) -> float:
         """Starts `name` under supervisord and waits until it answers; returns the seconds it took."""
