@@ -183,12 +183,12 @@ class RecentEventsSQLTrackerStore(SQLTrackerStore):
         self.checkpoint_turns = checkpoint_turns
         self._retrieve_sql = self._retrieve_statement()
         migrate.upgrade(self.engine)
-        with self.engine.begin() as connection:
-            # Reading the events after a checkpoint needs (sender_id, id); Rasa only indexes
-            # sender_id.
-            connection.execute(
-                sa.text("CREATE INDEX IF NOT EXISTS bts_events_sender_id_id ON events (sender_id, id)")
-            )
+        # Reading the events after a checkpoint needs (sender_id, id); Rasa only indexes sender_id.
+        # Created only where missing: the production replicas' role may not create indexes.
+        indexes = {index["name"] for index in sa.inspect(self.engine).get_indexes("events")}
+        if "bts_events_sender_id_id" not in indexes:
+            with self.engine.begin() as connection:
+                connection.execute(sa.text("CREATE INDEX bts_events_sender_id_id ON events (sender_id, id)"))
 
     def _retrieve_statement(self) -> Any:
         """One query for a conversation's checkpoint and the events after it (or all of them)."""

@@ -1,26 +1,14 @@
 """The command line of every process the production profile starts: the one place to change them.
 
 Every command reads its settings from the environment that supervisord passes on (see
-`render.service_env`). Where one of the project's entry points is not installed, the older script
-that did the same job is used instead.
+`render.service_env`).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
-from typing import List, Optional
-
-from bts.deploy.settings import ROOT
-
-
-def _installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
+from typing import List
 
 PYTHON = sys.executable
 
@@ -29,8 +17,6 @@ def rasa(port: int, model: Path, endpoints: Path, credentials: Path) -> List[str
     """One Rasa replica: REST and socket.io channels on 127.0.0.1, HTTP API off."""
     args = ["--model", str(model), "--interface", "127.0.0.1", "--port", str(port),
             "--endpoints", str(endpoints), "--credentials", str(credentials)]
-    if not _installed("bts.runtime.server"):
-        return [PYTHON, "-m", "rasa", "run", *args]
     # The entry point applies our runtime patches and runs `rasa run` with these arguments; without
     # --enable-api, Rasa's HTTP API is off.
     return [PYTHON, "-m", "bts.runtime.server", *args]
@@ -38,22 +24,16 @@ def rasa(port: int, model: Path, endpoints: Path, credentials: Path) -> List[str
 
 def actions(port: int) -> List[str]:
     """The action server on 127.0.0.1; it refuses requests without `X-BTS-Action-Token`."""
-    if not _installed("bts.runtime.action_server"):
-        return [PYTHON, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
     return [PYTHON, "-m", "bts.runtime.action_server", "--host", "127.0.0.1", "--port", str(port)]
 
 
 def worker(health_port: int) -> List[str]:
     """The outbox worker, with its health endpoint on 127.0.0.1."""
-    if not _installed("bts.booking.worker"):
-        return [PYTHON, str(ROOT / "scripts" / "outbox_worker.py"), "--health-port", str(health_port)]
     return [PYTHON, "-m", "bts.booking.worker", "--health-port", str(health_port)]
 
 
-def retention() -> Optional[List[str]]:
-    """The hourly purge of every store (None: not available)."""
-    if not _installed("bts.retention"):
-        return None
+def retention() -> List[str]:
+    """The hourly purge of every store."""
     return [PYTHON, "-m", "bts.retention", "--loop"]
 
 
@@ -64,8 +44,6 @@ def migrations(endpoints: Path) -> List[List[str]]:
     exist before a replica (which may not create tables) starts.
     """
     tracker = [PYTHON, "-m", "bts.deploy.schema", "--endpoints", str(endpoints)]
-    if not _installed("bts.db"):
-        return [tracker + ["--with-project-tables"]]
     return [[PYTHON, "-m", "bts.db", "upgrade"], tracker]
 
 
@@ -76,7 +54,4 @@ def console(python: Path) -> List[str]:
 
 def receiver(port: int, data_file: Path) -> List[str]:
     """The demo receiver: a stand-in for the clinic's webhook in tests, never part of the profile."""
-    if not _installed("bts.booking.receiver"):
-        return [PYTHON, str(ROOT / "scripts" / "demo_receiver.py"), "--port", str(port),
-                "--data-file", str(data_file)]
     return [PYTHON, "-m", "bts.booking.receiver", "--port", str(port), "--data-file", str(data_file)]

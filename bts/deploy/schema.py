@@ -8,7 +8,6 @@ here, by instantiating that store once with the owner's credentials from the env
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import List, Optional
 
@@ -24,30 +23,11 @@ def create_tracker_tables(endpoints: str) -> None:
     TrackerStore.create(config)
 
 
-def create_project_tables(url: str) -> None:
-    """Creates the booking and console tables where no migration tool (`bts.db`) installs them."""
-    import importlib
-
-    import sqlalchemy
-
-    # Looked up at run time: these modules belong to the applications, not to this package.
-    booking_tables = importlib.import_module("actions.store").metadata
-    create_console_tables = importlib.import_module("console.db.schema").create_console_tables
-    engine = sqlalchemy.create_engine(url, hide_parameters=True)
-    booking_tables.create_all(engine)
-    create_console_tables(engine)
-    engine.dispose()
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     """Command-line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoints", required=True, help="endpoints file naming the tracker store")
-    parser.add_argument("--with-project-tables", action="store_true",
-                        help="also create the booking and console tables (BTS_DATABASE_URL)")
     args = parser.parse_args(argv)
-    if args.with_project_tables:
-        create_project_tables(os.environ["BTS_DATABASE_URL"])
     create_tracker_tables(args.endpoints)
     return 0
 
