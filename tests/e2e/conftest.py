@@ -56,7 +56,7 @@ class Servers:
     def start_receiver(self) -> None:
         self.procs["receiver"] = self._spawn(
             "receiver",
-            [sys.executable, "scripts/demo_receiver.py", "--port", str(RECEIVER_PORT),
+            [sys.executable, "-m", "bts.booking.receiver", "--port", str(RECEIVER_PORT),
              "--secret", WEBHOOK_SECRET, "--data-file", str(self.tmp / "received.json")],
             env={"BTS_RECEIVER_TOKEN": RECEIVER_TOKEN, "BTS_PROFILE": ""},
         )
