@@ -1,6 +1,6 @@
 """Browser tests of the website widget, against the real assistant or a scripted stand-in.
 
-Serves the demo page with widget/serve.py in a thread and drives Debian's chromium headless with
+Serves the demo page with bts/widget_server.py in a thread and drives Debian's chromium headless with
 Playwright for Python. `browse` also starts the real action server and Rasa server (as tests/e2e
 does, with a temporary tracker store and `--cors` for the widget page's origin); `browse_alone`
 does not: its tests answer the widget's socket with tests/widget/fake_rasa.py.
@@ -18,7 +18,6 @@ Environment:
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import json
 import os
@@ -32,15 +31,10 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from scripts.model_files import ROOT, current_model
+from bts import widget_server as serve
+from bts.dev.model_files import ROOT, current_model
 from tests.e2e.conftest import RASA_PORT, Servers
-
-_spec = importlib.util.spec_from_file_location("bts_widget_serve", ROOT / "widget" / "serve.py")
-assert _spec and _spec.loader
-serve = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(serve)
-
-from tests.widget.widget_page import DESKTOP, METRICS  # noqa: E402
+from tests.widget.widget_page import DESKTOP, METRICS
 
 CHROMIUM = os.environ.get("BTS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -76,7 +70,7 @@ def check_socketio_channel(credentials: Path) -> None:
         pytest.fail(
             f"{credentials} uses Rasa's stock `socketio` channel, which never joins the session "
             "room with python-socketio >= 5.10, so the widget gets no replies. Use "
-            "`widget.rasa_channel.SocketIOInput` instead (see widget/INTEGRATION.md)."
+            "`bts.runtime.channels.socketio.SocketIOInput` instead."
         )
 
 
@@ -94,7 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def site() -> Iterator[Stack]:
-    """The demo page (widget/serve.py), pointing the widget at where Rasa is or will be."""
+    """The demo page (bts/widget_server.py), pointing the widget at where Rasa is or will be."""
     if not (ROOT / "widget" / "dist" / "bts-chat.js").exists():
         pytest.fail("the widget is not built: run `bash widget/setup.sh`")
     rasa_url = os.environ.get("BTS_WIDGET_TEST_RASA_URL") or f"http://localhost:{RASA_PORT}"

@@ -3,9 +3,7 @@ headers, and the fixed socket.io channel."""
 
 from __future__ import annotations
 
-import asyncio
 import gzip
-import importlib.util
 import json
 import re
 import shutil
@@ -13,22 +11,17 @@ import subprocess
 import threading
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, Iterator, Optional, Tuple
-from unittest.mock import AsyncMock
+from typing import Dict, Iterator, Optional, Tuple
 
 import pytest
 
-from scripts.model_files import ROOT
+from bts import widget_server as serve
+from bts.dev.model_files import ROOT
 
 WIDGET = ROOT / "widget"
 DIST = WIDGET / "dist"
 BUDGET_BYTES = 60_000
 
-_spec = importlib.util.spec_from_file_location("bts_widget_serve", WIDGET / "serve.py")
-assert _spec and _spec.loader
-serve = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(serve)
 
 
 def test_javascript_units_pass_under_node() -> None:
@@ -61,7 +54,7 @@ def test_the_bundle_has_no_html_sinks_or_eval() -> None:
     assert hosts <= {"www.w3.org", "socket.io"}, hosts
 
 
-# ------------------------------------------------------------------ widget/serve.py
+# ------------------------------------------------------------------ bts/widget_server.py
 
 
 @pytest.fixture(scope="module")
@@ -143,37 +136,3 @@ def test_rasa_url_must_be_plain_http_or_https() -> None:
     for bad in ("javascript:alert(1)", "ftp://x", "http://x; script-src *", "localhost:5005"):
         with pytest.raises(ValueError):
             serve.rasa_origin(bad)
-
-
-# ------------------------------------------------------------------ widget/rasa_channel.py
-
-
-def test_the_socketio_channel_joins_the_session_room() -> None:
-    # Its own event loop in a thread: Playwright's sync API may own this thread's loop.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, check_session_request()).result(timeout=60)
-
-
-async def check_session_request() -> None:
-    from widget.rasa_channel import SocketIOInput
-
-    channel: Any = SocketIOInput.from_credentials(
-        {"user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered", "session_persistence": True}
-    )
-    channel.blueprint(AsyncMock())
-    sio = channel.sio
-    sio.enter_room = AsyncMock()
-    sio.emit = AsyncMock()
-    handler = sio.handlers["/"]["session_request"]
-
-    await handler("sid-1", {"session_id": "0123456789abcdef0123456789abcdef"})
-    sio.enter_room.assert_awaited_once_with("sid-1", "0123456789abcdef0123456789abcdef", namespace=None)
-    sio.emit.assert_awaited_once_with(
-        "session_confirm", "0123456789abcdef0123456789abcdef", room="sid-1", namespace=None
-    )
-
-    for bad in (None, {}, {"session_id": None}, {"session_id": "../../etc"}, {"session_id": "x" * 500}):
-        sio.enter_room.reset_mock()
-        await handler("sid-2", bad)
-        new_id = sio.enter_room.await_args.args[1]
-        assert re.fullmatch(r"[0-9a-f]{32}", new_id)
