@@ -3,7 +3,8 @@
 The slot `language` is filled from NLU in the same turn, so the first reply to a Spanish message
 is already Spanish, FAQ answers (retrieval responses) pick their Spanish variation, the urgent
 red-flag reply comes first in Spanish, and a short "ok" does not switch back. Replies that come
-from the action server are not part of this test (no action server runs here).
+from the action server are not part of this test (no action server runs here, so the session
+is started as action_session_start would start it).
 """
 
 from __future__ import annotations
@@ -28,9 +29,16 @@ def agent() -> Any:
 
 
 def _chat(agent: Any, messages: List[str]) -> List[List[str]]:
+    from rasa.shared.core.events import ActionExecuted, SessionStarted
+    from rasa.shared.core.trackers import DialogueStateTracker
+
     sender = f"test-{uuid.uuid4().hex}"
 
     async def run() -> List[List[str]]:
+        # A started session, as action_session_start (on the action server) leaves it.
+        started = [SessionStarted(), ActionExecuted("action_listen")]
+        tracker = DialogueStateTracker.from_events(sender, started, slots=agent.domain.slots)
+        await agent.tracker_store.save(tracker)
         replies = []
         for message in messages:
             answers = await agent.handle_text(message, sender_id=sender)
