@@ -27,7 +27,7 @@ from bts.validation import ValidationResult
 from bts.validation.words import language_of
 
 # Always handled by rules outside the form, whatever the form asked.
-ALWAYS_INTERRUPT = {"red_flag", "stop", "request_handoff", "change_appointment"}
+ALWAYS_INTERRUPT = {"red_flag", "stop", "request_handoff", "change_appointment", "set_language"}
 # Answered by rules, after which the form asks its question again; only when the message is not
 # a valid answer to the question (a phone number is never an "ask_contact" question).
 INTERRUPTIONS = {

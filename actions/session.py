@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.topics import variation
 from bts import clinic as clinic_file
 from bts.clinic import Clinic
+
+LANGUAGES = ("en", "es")
+
+
+def page_language(metadata: Any) -> Optional[str]:
+    """The language the widget's page asked for (`data-lang`, sent as message metadata), if any."""
+    lang = metadata.get("lang") if isinstance(metadata, dict) else None
+    return lang if lang in LANGUAGES else None
 
 
 def session_start_events(clinic: Clinic) -> List[Dict[str, Any]]:
@@ -39,5 +48,13 @@ class ActionSessionStart(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
-        dispatcher.utter_message(response="utter_disclaimer")
-        return session_start_events(clinic_file.current())
+        lang = page_language(tracker.get_slot("session_started_metadata"))
+        disclaimer = variation("utter_disclaimer", domain, lang) if lang else None
+        if disclaimer:
+            dispatcher.utter_message(text=disclaimer.get("text"), buttons=disclaimer.get("buttons", []))
+        else:
+            dispatcher.utter_message(response="utter_disclaimer")
+        events = session_start_events(clinic_file.current())
+        if lang:
+            events.insert(-1, SlotSet("language", lang))
+        return events

@@ -36,6 +36,22 @@ def response_name(key: str) -> str:
     return "utter_topic_" + key.replace("/", "_")
 
 
+def variation(name: str, domain: Mapping[str, Any], lang: str) -> Optional[Dict[str, Any]]:
+    """The variation of a domain response for a language (the one without conditions otherwise).
+
+    Actions that speak before their own `SlotSet("language", ...)` applies pick it themselves:
+    Rasa renders a response with the slots as they were before the action ran.
+    """
+    chosen = None
+    for candidate in (domain.get("responses") or {}).get(name) or []:
+        conditions = candidate.get("condition") or []
+        if lang in {c.get("value") for c in conditions if c.get("name") == "language"}:
+            return dict(candidate)
+        if not conditions:
+            chosen = candidate
+    return dict(chosen) if chosen else None
+
+
 def button(key: str, domain: Mapping[str, Any], lang: str) -> Optional[Dict[str, str]]:
     """The topic's button in the conversation's language, read from the domain's responses.
 
@@ -47,15 +63,7 @@ def button(key: str, domain: Mapping[str, Any], lang: str) -> Optional[Dict[str,
     Returns:
         The button, or None when the domain has no such topic.
     """
-    variations = (domain.get("responses") or {}).get(response_name(key)) or []
-    chosen = None
-    for variation in variations:
-        conditions = variation.get("condition") or []
-        wanted = {c.get("value") for c in conditions if c.get("name") == "language"}
-        if wanted and lang in wanted:
-            return dict(variation["buttons"][0])
-        if not conditions:
-            chosen = variation
+    chosen = variation(response_name(key), domain, lang)
     return dict(chosen["buttons"][0]) if chosen and chosen.get("buttons") else None
 
 

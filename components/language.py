@@ -146,6 +146,12 @@ def detect_language(text: str) -> Optional[str]:
     return None
 
 
+def widget_language(metadata: Any) -> Optional[str]:
+    """The language the chat widget shows, sent with each message as metadata `lang`."""
+    lang = metadata.get("lang") if isinstance(metadata, dict) else None
+    return lang if lang in LANGUAGES else None
+
+
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
 )
@@ -179,7 +185,10 @@ class LanguageDetector(GraphComponent):
         for message in messages:
             text = message.get(TEXT)
             language = detect_language(text) if isinstance(text, str) else None
-            if language is None:
+            # Without clear evidence, the language the widget shows (its page's, or the one it was
+            # last told) stands; REST clients send none and the conversation keeps its language.
+            language = language or widget_language(message.get("metadata"))
+            if language is None or not isinstance(text, str):
                 continue
             entity = {
                 "entity": LANGUAGE_ENTITY,
