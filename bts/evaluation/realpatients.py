@@ -42,7 +42,10 @@ FALLBACK = "nlu_fallback"
 RED_FLAG = "red_flag"
 OUTCOMES = ("right", "safe", "unhelpful", "wrong")
 # Intents never offered as "did you mean" buttons (they are not topics, or must never be guessed).
-NOT_OFFERED = {FALLBACK, "out_of_scope", RED_FLAG, "greet", "goodbye", "thanks", "what_can_you_do"}
+NOT_OFFERED = {
+    FALLBACK, "out_of_scope", RED_FLAG, "greet", "goodbye", "thanks", "what_can_you_do", "ask_diagnosis",
+    "describe_back_pain",
+}
 OFFERED = 3
 
 MIN_RIGHT_OR_SAFE = 0.90
