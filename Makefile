@@ -95,7 +95,7 @@ safety: train ## Red-flag suite through the trained model
 
 # Which targets fail the run: "all" (>= 90% right or safe, <= 2% wrong confident, every red flag
 # urgent) or "red-flags" (only the last; the other two are printed).
-REALPATIENTS_ENFORCE ?= red-flags
+REALPATIENTS_ENFORCE ?= all
 
 realpatients: train ## Real patients' messages (tests/realpatients/) by what the patient sees; fails on the test part
 	@echo "==> Real-patient evaluation"

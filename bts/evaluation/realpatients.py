@@ -8,7 +8,7 @@ cover). The model's parse becomes the reply a patient gets:
 * `faq` becomes the ResponseSelector's answer (`faq/<topic>`);
 * `nlu_fallback` becomes "did you mean" buttons: the likeliest topics of the model's own ranking
   (the FAQ topics from the selector's ranking), which count as safe when they include an expected
-  topic, and as unhelpful otherwise;
+  or a safe reply, and as unhelpful otherwise;
 * any other intent becomes the reply its rule gives (e.g. `ask_diagnosis`: "I can't tell what is
   causing your symptoms").
 
@@ -42,7 +42,10 @@ FALLBACK = "nlu_fallback"
 RED_FLAG = "red_flag"
 OUTCOMES = ("right", "safe", "unhelpful", "wrong")
 # Intents never offered as "did you mean" buttons (they are not topics, or must never be guessed).
-NOT_OFFERED = {FALLBACK, "out_of_scope", RED_FLAG, "greet", "goodbye", "thanks", "what_can_you_do"}
+NOT_OFFERED = {
+    FALLBACK, "out_of_scope", RED_FLAG, "greet", "goodbye", "thanks", "what_can_you_do", "ask_diagnosis",
+    "describe_back_pain",
+}
 OFFERED = 3
 
 MIN_RIGHT_OR_SAFE = 0.90
@@ -159,7 +162,7 @@ def judge(case: Case, parse: Dict[str, Any]) -> Verdict:
         outcome = "safe"
     elif reply == FALLBACK:
         offered = offered_topics(parse)
-        outcome = "safe" if set(offered) & set(case.expect) else "unhelpful"
+        outcome = "safe" if set(offered) & (set(case.expect) | set(case.safe)) else "unhelpful"
     elif reply == "out_of_scope":
         outcome = "unhelpful"
     else:

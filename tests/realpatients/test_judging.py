@@ -44,6 +44,9 @@ def test_a_fallback_is_safe_only_if_it_offers_an_expected_topic() -> None:
     assert judge(MEDICINE, offering).outcome == "safe"
     not_offering = parse("nlu_fallback", ranking=["nlu_fallback", "bot_challenge", "ask_languages"])
     assert judge(MEDICINE, not_offering).outcome == "unhelpful"
+    offering_a_safe_reply = parse("nlu_fallback", ranking=["nlu_fallback", "faq"], faq="faq/surgery")
+    surgery_is_safe = Case("t", "medicines", ("faq/medicines",), ("faq/surgery",), "x")
+    assert judge(surgery_is_safe, offering_a_safe_reply).outcome == "safe"
 
 
 def test_an_urgent_reply_to_a_non_emergency_is_safe_but_counted() -> None:
