@@ -108,6 +108,8 @@ def clarification(parse_data: Dict[str, Any], in_form: bool = False) -> List[Tup
         return [("utter_fallback_no_words", menu)]
     if kind == "non_latin":
         return [("utter_fallback_other_script", menu)]
+    if kind == "markup":
+        return [("utter_fallback_markup", menu)]
     likely = suggestions(parse_data)
     if likely:
         return warning + [("utter_fallback_did_you_mean", likely + [topics.SOMETHING_ELSE])]

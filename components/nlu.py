@@ -197,11 +197,12 @@ class RedFlagDetector(GraphComponent):
             The same messages, with intent and entities updated where a rule fired.
         """
         for message in messages:
-            if classify_text(message.get(TEXT)) != "text":
-                _force_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME)
-                continue
             doc = message.get(SPACY_DOCS[TEXT])
             findings = find_red_flags(doc) if doc is not None else []
+            # An emergency wrapped in markup is still an emergency: the rules come first.
+            if not findings and classify_text(message.get(TEXT)) != "text":
+                _force_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME)
+                continue
             if not findings:
                 intent = message.get(INTENT) or {}
                 if intent.get(INTENT_NAME_KEY) == RED_FLAG_INTENT and not self._urgent_on_classifier_alone:

@@ -61,7 +61,8 @@ def test_did_you_mean_offers_a_way_out() -> None:
 @pytest.mark.parametrize(
     "text, response",
     [("", "utter_fallback_empty"), ("👍👍", "utter_fallback_no_words"),
-     ("こんにちは", "utter_fallback_other_script")],
+     ("こんにちは", "utter_fallback_other_script"), ("<script>alert(1)</script>", "utter_fallback_markup"),
+     ("SELECT * FROM users; --", "utter_fallback_markup")],
 )
 def test_unreadable_input_is_explained(text: str, response: str) -> None:
     assert clarification(parse(text, [])) == [(response, list(MENU))]

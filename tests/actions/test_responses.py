@@ -24,15 +24,6 @@ def _responses_named_in(folder: Path) -> Set[str]:
 
 
 @pytest.mark.parametrize("name", sorted(all_responses()))
-def test_every_response_has_an_english_and_a_spanish_variation(name: str) -> None:
-    variations = all_responses()[name]
-    english = [v for v in variations if SPANISH[0] not in (v.get("condition") or [])]
-    spanish = [v for v in variations if SPANISH[0] in (v.get("condition") or [])]
-    assert english, f"{name} has no English variation (one without a condition)"
-    assert spanish, f"{name} has no Spanish variation (condition: language = es)"
-
-
-@pytest.mark.parametrize("name", sorted(all_responses()))
 def test_both_languages_fill_in_the_same_values_and_offer_as_many_buttons(name: str) -> None:
     english, spanish = variation(name, "en"), variation(name, "es")
     filled = [set(PLACEHOLDER.findall(str(one.get("text")))) for one in (english, spanish)]

@@ -66,6 +66,15 @@ def test_messages_without_words_become_fallback(nlp: Any, text: str) -> None:
     assert detect(nlp, text, "greet", 0.99)["intent"]["name"] == "nlu_fallback"
 
 
+def test_a_red_flag_wrapped_in_markup_still_gets_the_urgent_reply(nlp: Any) -> None:
+    result = detect(nlp, "<b>I can't control my bladder since this morning</b>", "faq", 0.9)
+    assert result["intent"] == {"name": "red_flag", "confidence": 1.0}
+
+
+def test_markup_without_a_red_flag_becomes_fallback(nlp: Any) -> None:
+    assert detect(nlp, "<script>alert(1)</script>", "faq", 0.99)["intent"]["name"] == "nlu_fallback"
+
+
 def test_input_guard_cuts_long_messages_only() -> None:
     guard = InputGuard(InputGuard.get_default_config())
     long_message = Message({TEXT: "word " * 5000})
