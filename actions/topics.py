@@ -14,7 +14,9 @@ TOPICS = (
     "faq/what_is_sciatica", "faq/symptoms", "faq/causes", "faq/risk_factors", "faq/duration", "faq/self_care",
     "faq/when_to_see_doctor", "faq/pt_overview", "faq/core_strengthening", "faq/exercise_endorphins",
     "faq/soft_tissue_mobilization", "faq/personalized_plan", "faq/first_visit", "faq/what_to_wear",
-    "faq/session_length", "faq/number_of_sessions", "faq/low_impact_exercise", "faq/referral", "ask_hours",
+    "faq/session_length", "faq/number_of_sessions", "faq/low_impact_exercise", "faq/referral",
+    "faq/back_pain", "faq/back_pain_self_care", "faq/back_pain_pt", "faq/medicines", "faq/test_results",
+    "faq/surgery", "faq/other_conditions", "faq/second_opinion", "ask_hours",
     "ask_location", "ask_contact", "ask_languages", "ask_insurance", "ask_cost", "book_appointment",
     "request_handoff", "bot_challenge", "change_appointment",
 )  # fmt: skip
