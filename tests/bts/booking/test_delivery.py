@@ -589,6 +589,8 @@ def test_deliveries_left_without_budget_go_back_to_the_worker_untried(tmp_path: 
         assert "timed out" in webhook["last_error"]
         assert mail["channel"] == "email" and mail["attempts"] == 0 and mail["last_error"] is None
         assert mail["next_attempt_at"] <= utcnow() and server.messages == []
+        # The webhook's retry is due after its (millisecond) backoff.
+        assert wait_for(lambda: len(store.due_outbox_ids(10)) == 2)
         assert deliver_due(store).delivered == 2  # e-mail, and the webhook retry (its fault is used up)
         assert len(server.messages) == 1 and len(receiver.inbox.snapshot()["requests"]) == 1
     finally:
