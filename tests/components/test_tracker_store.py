@@ -196,8 +196,8 @@ def test_the_endpoints_use_this_store(
 ) -> None:
     # Rasa falls back to an in-memory store (with only a warning) when it cannot import a custom
     # store, which would silently lose every conversation.
-    for var in ("BTS_ACTION_ENDPOINT_URL", "BTS_ACTION_TOKEN", "BTS_PG_HOST", "BTS_PG_PORT", "BTS_PG_DB", "BTS_PG_USER",
-                "BTS_PG_PASSWORD", "BTS_REDIS_HOST", "BTS_REDIS_PORT", "BTS_REDIS_PASSWORD"):
+    for var in ("BTS_ACTION_ENDPOINT_URL", "BTS_ACTION_TOKEN", "BTS_PG_HOST", "BTS_PG_PORT", "BTS_PG_DB",
+                "BTS_PG_USER", "BTS_PG_PASSWORD", "BTS_REDIS_HOST", "BTS_REDIS_PORT", "BTS_REDIS_PASSWORD"):
         monkeypatch.setenv(var, "x")
     config = read_endpoint_config(str(ROOT / endpoints), "tracker_store")
     assert config is not None

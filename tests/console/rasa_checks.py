@@ -55,10 +55,9 @@ def _masked_clear(masked: str) -> str:
 
 
 def check_contact() -> List[dict]:
-    from bts.validation import validate_email, validate_phone
-
     from actions.forms import find_email, find_phone
     from bts.contact import mask
+    from bts.validation import validate_email, validate_phone
 
     failures = []
     accepted = 0
