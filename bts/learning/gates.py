@@ -63,6 +63,7 @@ def story_steps(root: Path = ROOT) -> List[Tuple[str, str]]:
 
 
 def intent_of(label: str) -> str:
+    """The intent of a label (`faq` for `faq/<topic>`)."""
     return label.split("/", 1)[0]
 
 
@@ -72,25 +73,28 @@ def scores(pairs: Sequence[Tuple[str, str]], predicted: Sequence[str]) -> Dict[s
     def acc_f1(gold: List[str], got: List[str]) -> Tuple[float, float]:
         if not gold:
             return 1.0, 1.0
-        accuracy = sum(a == b for a, b in zip(gold, got)) / len(gold)
+        accuracy = sum(a == b for a, b in zip(gold, got, strict=True)) / len(gold)
         f1s = []
         for label in set(gold):
-            tp = sum(a == b == label for a, b in zip(gold, got))
-            fp = sum(b == label and a != label for a, b in zip(gold, got))
-            fn = sum(a == label and b != label for a, b in zip(gold, got))
+            tp = sum(a == b == label for a, b in zip(gold, got, strict=True))
+            fp = sum(b == label and a != label for a, b in zip(gold, got, strict=True))
+            fn = sum(a == label and b != label for a, b in zip(gold, got, strict=True))
             f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
         return accuracy, sum(f1s) / len(f1s)
 
     gold = [label for _, label in pairs]
     intent_acc, intent_f1 = acc_f1([intent_of(g) for g in gold], [intent_of(p) for p in predicted])
-    faq = [(g, p) for g, p in zip(gold, predicted) if g.startswith("faq/")]
+    faq = [(g, p) for g, p in zip(gold, predicted, strict=True) if g.startswith("faq/")]
     faq_acc, faq_f1 = acc_f1([g for g, _ in faq], [p for _, p in faq])
     return {"intent_accuracy": intent_acc, "intent_f1": intent_f1, "faq_accuracy": faq_acc, "faq_f1": faq_f1}
 
 
-def per_label(pairs: Sequence[Tuple[str, str]], before: Sequence[str], after: Sequence[str]) -> Dict[str, Dict[str, Any]]:
+def per_label(
+    pairs: Sequence[Tuple[str, str]], before: Sequence[str], after: Sequence[str]
+) -> Dict[str, Dict[str, Any]]:
+    """Per gold label: examples, right before, right after."""
     out: Dict[str, Dict[str, Any]] = {}
-    for (_, gold), b, a in zip(pairs, before, after):
+    for (_, gold), b, a in zip(pairs, before, after, strict=True):
         row = out.setdefault(gold, {"n": 0, "before": 0, "after": 0})
         row["n"] += 1
         row["before"] += b == gold
@@ -109,9 +113,12 @@ def evaluate(
     """Runs every check with the live model (`before`) and the candidate (`after`).
 
     Args:
-        before, after: Texts -> predicted labels (`faq/<topic>` for FAQ questions).
+        before: Texts -> labels the live model predicts (`faq/<topic>` for FAQ questions).
+        after: The same for the candidate.
         corrections: Confirmed corrections, each with `text` (de-identified) and `label`.
-        heldout_sets, suites, steps: From `holdouts`, `red_flag_suites` and `story_steps`.
+        heldout_sets: From `holdouts`.
+        suites: From `red_flag_suites`.
+        steps: From `story_steps`.
 
     Returns:
         The report: per check its numbers, and `gates` (name -> passed, why) and `passed`.
@@ -120,7 +127,7 @@ def evaluate(
     gates: Dict[str, Dict[str, Any]] = {}
 
     heldout: Dict[str, Any] = {}
-    held_ok, held_why = True, []
+    held_why: List[str] = []
     for name, pairs in heldout_sets.items():
         texts = [t for t, _ in pairs]
         b, a = before(texts), after(texts)
@@ -128,16 +135,16 @@ def evaluate(
         heldout[name] = {"before": sb, "after": sa_, "per_label": per_label(pairs, b, a)}
         for key, value in sa_.items():
             if value < MIN_SCORE:
-                held_ok, _ = False, held_why.append(f"{name} {key} {value:.3f} < {MIN_SCORE:.2f}")
+                held_why.append(f"{name} {key} {value:.3f} < {MIN_SCORE:.2f}")
             elif value < sb[key] - HELDOUT_TOLERANCE:
-                held_ok, _ = False, held_why.append(f"{name} {key} fell from {sb[key]:.3f} to {value:.3f}")
-    gates["heldout"] = {"passed": held_ok, "why": "; ".join(held_why)}
+                held_why.append(f"{name} {key} fell from {sb[key]:.3f} to {value:.3f}")
+    gates["heldout"] = {"passed": not held_why, "why": "; ".join(held_why)}
 
     texts = [c["text"] for c in corrections]
     b, a = before(texts), after(texts)
     rows = [
         {"id": c.get("id"), "text": c["text"], "label": c["label"], "before": x, "after": y}
-        for c, x, y in zip(corrections, b, a)
+        for c, x, y in zip(corrections, b, a, strict=True)
     ]
     fixed = sum(r["after"] == r["label"] for r in rows)
     share = fixed / len(rows) if rows else 0.0
@@ -152,18 +159,23 @@ def evaluate(
         flags = list(suite["red_flags"])
         near = list(suite["near_misses"])
         got = after(flags + near)
-        missed = [t for t, p in zip(flags, got) if p != RED_FLAG]
-        flagged = sum(p == RED_FLAG for p in got[len(flags):])
+        missed = [t for t, p in zip(flags, got[: len(flags)], strict=True) if p != RED_FLAG]
+        flagged = sum(p == RED_FLAG for p in got[len(flags) :])
         rate = 1 - flagged / len(near) if near else 1.0
-        red[name] = {"detected": len(flags) - len(missed), "total": len(flags), "missed": missed,
-                     "near_misses_ok": rate}
+        red[name] = {
+            "detected": len(flags) - len(missed),
+            "total": len(flags),
+            "missed": missed,
+            "near_misses_ok": rate,
+        }
         if missed:
             red_why.append(f"{name}: {len(missed)} red flags missed")
         if rate < NEAR_MISS_BAR:
             red_why.append(f"{name}: near-misses not flagged {rate:.1%} < {NEAR_MISS_BAR:.0%}")
     suite_texts = {t for s in suites.values() for t in s["red_flags"]}
     relabelled = [
-        r["text"] for r in rows
+        r["text"]
+        for r in rows
         if r["label"] != RED_FLAG and (RED_FLAG in (r["before"], r["after"]) or r["text"] in suite_texts)
     ]
     if relabelled:
@@ -172,10 +184,12 @@ def evaluate(
     gates["red_flags"] = {"passed": not red_why, "why": "; ".join(red_why)}
 
     got = after([t for t, _ in steps])
-    mismatches = [{"text": t, "expected": e, "got": g} for (t, e), g in zip(steps, got) if g != e]
+    mismatches = [
+        {"text": t, "expected": e, "got": g} for (t, e), g in zip(steps, got, strict=True) if g != e
+    ]
     gates["stories"] = {
         "passed": not mismatches,
-        "why": f"{len(steps) - len(mismatches)}/{len(steps)} conversation-test messages understood as written",
+        "why": f"{len(steps) - len(mismatches)}/{len(steps)} conversation-test messages understood",
     }
     return {
         "heldout": heldout,

@@ -38,12 +38,27 @@ def _run(cmd: Sequence[str], log_path: Path) -> int:
 
 
 def train(run: Path) -> bool:
+    """Trains the candidate into its folder; True when a model came out."""
     write_status(run, state="running", stage="training", training_started_at=_now())
     started = time.monotonic()
     code = _run(
-        [sys.executable, "-m", "rasa", "train", "--data", "data", str(run / "data"),
-         "--config", "config.yml", "--domain", "domain.yml", "--out", str(run),
-         "--fixed-model-name", workspace.MODEL_NAME],
+        [
+            sys.executable,
+            "-m",
+            "rasa",
+            "train",
+            "--data",
+            "data",
+            str(run / "data"),
+            "--config",
+            "config.yml",
+            "--domain",
+            "domain.yml",
+            "--out",
+            str(run),
+            "--fixed-model-name",
+            workspace.MODEL_NAME,
+        ],
         run / "train.log",
     )
     write_status(run, training_seconds=round(time.monotonic() - started))
@@ -54,15 +69,27 @@ def core_stories(run: Path) -> bool:
     """`rasa test core --fail-on-prediction-errors` on the conversation tests (as `make stories`)."""
     write_status(run, stage="conversation tests")
     code = _run(
-        [sys.executable, "-m", "rasa", "test", "core", "--stories", str(STORIES),
-         "--model", str(workspace.model_path(run)), "--out", str(run / "results" / "core"),
-         "--fail-on-prediction-errors"],
+        [
+            sys.executable,
+            "-m",
+            "rasa",
+            "test",
+            "core",
+            "--stories",
+            str(STORIES),
+            "--model",
+            str(workspace.model_path(run)),
+            "--out",
+            str(run / "results" / "core"),
+            "--fail-on-prediction-errors",
+        ],
         run / "train.log",
     )
     return code == 0
 
 
 def run_gates(run: Path) -> dict:
+    """Gates the candidate against the live model and writes `report.json`."""
     base = run.parent
     live = promotion.live(base)
     if live is None:
@@ -72,8 +99,9 @@ def run_gates(run: Path) -> dict:
     after = gates.model_parser(workspace.model_path(run))
     corrections = json.loads((run / "corrections.json").read_text(encoding="utf-8"))
     write_status(run, stage="gates: held-out sets, red flags, corrections")
-    report = gates.evaluate(before, after, corrections, gates.holdouts(), gates.red_flag_suites(),
-                            gates.story_steps())
+    report = gates.evaluate(
+        before, after, corrections, gates.holdouts(), gates.red_flag_suites(), gates.story_steps()
+    )
     core_ok = core_stories(run)
     report["stories"]["core_passed"] = core_ok
     if not core_ok:
@@ -85,6 +113,7 @@ def run_gates(run: Path) -> dict:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Command-line entry point; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1 or not (Path(args[0]) / "corrections.json").is_file():
         print("usage: python -m bts.learning.job var/learning/<id>", file=sys.stderr)
@@ -103,8 +132,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             log.write(traceback.format_exc())
         write_status(run, state="failed", stage="error (see the log)", finished_at=_now())
         return 1
-    write_status(run, state="done", stage="gates passed" if report["passed"] else "gates failed",
-                 passed=report["passed"], finished_at=_now())
+    write_status(
+        run,
+        state="done",
+        stage="gates passed" if report["passed"] else "gates failed",
+        passed=report["passed"],
+        finished_at=_now(),
+    )
     return 0
 
 

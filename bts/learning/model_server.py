@@ -31,12 +31,13 @@ MIN_TOKEN = 16
 
 
 def handler(base: Path, token: str) -> type:
+    """A request handler class serving the live model of `base` to holders of `token`."""
     class ModelHandler(BaseHTTPRequestHandler):
         def _token_ok(self) -> bool:
             sent = parse_qs(urlsplit(self.path).query).get("token", [""])[0]
             auth = self.headers.get("Authorization", "")
             if auth.startswith("Bearer "):
-                sent = auth[len("Bearer "):]
+                sent = auth[len("Bearer ") :]
             return hmac.compare_digest(sent.encode(), token.encode())
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
@@ -82,6 +83,7 @@ def serve(host: str, port: int, base: Path, token: str) -> ThreadingHTTPServer:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Command-line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5006)

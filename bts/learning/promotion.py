@@ -46,6 +46,7 @@ def _entry(model: Path, run_id: Optional[str], by: str) -> Dict[str, Any]:
 
 
 def read(base: Path) -> Dict[str, Any]:
+    """The pointer: `live` (None before the first promotion) and `history`."""
     try:
         state = json.loads((base / POINTER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -66,8 +67,11 @@ def live(base: Path, root: Path = ROOT) -> Optional[Dict[str, Any]]:
     if entry and Path(entry["model"]).is_file():
         return dict(entry)
     model = project_model(root)
-    return None if model is None else {"model": str(model), "fingerprint": fingerprint(model),
-                                       "run": None, "by": None, "at": None}
+    return (
+        None
+        if model is None
+        else {"model": str(model), "fingerprint": fingerprint(model), "run": None, "by": None, "at": None}
+    )
 
 
 def promote(base: Path, model: Path, run_id: str, by: str, root: Path = ROOT) -> Dict[str, Any]:
@@ -95,7 +99,9 @@ def rollback(base: Path, by: str) -> Dict[str, Any]:
     while history:
         previous = history.pop()
         if Path(previous["model"]).is_file():
-            restored = dict(previous, by=by, at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+            restored = dict(
+                previous, by=by, at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            )
             state = {"live": restored, "history": history}
             _write(base, state)
             return state

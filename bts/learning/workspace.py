@@ -53,8 +53,13 @@ def training_yaml(examples: Iterable[Mapping[str, str]]) -> str:
         for label, texts in sorted(by_label.items())
         if texts
     ]
-    body = yaml.safe_dump({"version": "3.1", "nlu": blocks}, allow_unicode=True, sort_keys=False,
-                          default_style=None, width=10000)
+    body = yaml.safe_dump(
+        {"version": "3.1", "nlu": blocks},
+        allow_unicode=True,
+        sort_keys=False,
+        default_style=None,
+        width=10000,
+    )
     return HEADER + body
 
 
@@ -69,15 +74,22 @@ def write_candidate(base: Path, examples: List[Dict[str, Any]], started_by: str)
     run = base / new_run_id()
     (run / TRAINING_FILE.parent).mkdir(parents=True)
     (run / TRAINING_FILE).write_text(training_yaml(examples), encoding="utf-8")
-    (run / "corrections.json").write_text(json.dumps(examples, ensure_ascii=False, indent=1),
-                                          encoding="utf-8")
-    write_status(run, state="queued", stage="waiting to start", started_by=started_by,
-                 created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                 examples=len(examples))
+    (run / "corrections.json").write_text(
+        json.dumps(examples, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    write_status(
+        run,
+        state="queued",
+        stage="waiting to start",
+        started_by=started_by,
+        created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        examples=len(examples),
+    )
     return run
 
 
 def read_json(path: Path) -> Dict[str, Any]:
+    """A JSON object from a file; empty when missing or unreadable."""
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -86,6 +98,7 @@ def read_json(path: Path) -> Dict[str, Any]:
 
 
 def status(run: Path) -> Dict[str, Any]:
+    """The run's status (state, stage, times, pid)."""
     return read_json(run / "status.json")
 
 
@@ -100,10 +113,12 @@ def write_status(run: Path, **changes: Any) -> Dict[str, Any]:
 
 
 def report(run: Path) -> Dict[str, Any]:
+    """The gates' report of a run; empty until the gates ran."""
     return read_json(run / "report.json")
 
 
 def model_path(run: Path) -> Path:
+    """Where the candidate model of a run is written."""
     return run / f"{MODEL_NAME}.tar.gz"
 
 
@@ -115,6 +130,7 @@ def runs(base: Path) -> List[Path]:
 
 
 def log_tail(run: Path, limit: int = 20000) -> str:
+    """The end of the training log (what the page shows)."""
     try:
         data = (run / "train.log").read_bytes()
     except OSError:

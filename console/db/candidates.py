@@ -21,8 +21,16 @@ LANGUAGES = ("en", "es")
 MAX_TEXT = 1000
 # The domain's slots that hold who the patient is (domain.yml).
 PERSONAL_SLOTS = (
-    "booking_name", "booking_phone", "booking_email", "callback_name", "callback_phone",
-    "change_name", "change_phone", "booking_reference", "change_reference", "handoff_reference",
+    "booking_name",
+    "booking_phone",
+    "booking_email",
+    "callback_name",
+    "callback_phone",
+    "change_name",
+    "change_phone",
+    "booking_reference",
+    "change_reference",
+    "handoff_reference",
 )
 
 
@@ -35,8 +43,12 @@ def conversation_language(conn: sa.Connection, conversation_id: Optional[int], e
     ).scalar()
     row = conn.execute(
         sa.select(events.c.data)
-        .where(events.c.sender_id == sender, events.c.type_name == "slot",
-               events.c.action_name == "language", events.c.id < event_id)
+        .where(
+            events.c.sender_id == sender,
+            events.c.type_name == "slot",
+            events.c.action_name == "language",
+            events.c.id < event_id,
+        )
         .order_by(events.c.id.desc())
         .limit(1)
     ).scalar()
@@ -56,7 +68,8 @@ def _known_values(conn: sa.Connection, conversation_id: Optional[int]) -> List[s
     ).scalar()
     rows = conn.execute(
         sa.select(events.c.data).where(
-            events.c.sender_id == sender, events.c.type_name == "slot",
+            events.c.sender_id == sender,
+            events.c.type_name == "slot",
             events.c.action_name.in_(PERSONAL_SLOTS),
         )
     ).scalars()
@@ -72,7 +85,10 @@ def _known_values(conn: sa.Connection, conversation_id: Optional[int]) -> List[s
 
 
 def from_label(
-    conn: sa.Connection, msg: Dict[str, Any], label: Optional[str], username: str,
+    conn: sa.Connection,
+    msg: Dict[str, Any],
+    label: Optional[str],
+    username: str,
     source: str = "nlu_inbox",
 ) -> None:
     """Makes (or replaces) the candidate of a message labelled in `console_nlu_labels`.
@@ -142,8 +158,15 @@ def confirm(
     conn.execute(
         candidates.update()
         .where(candidates.c.id == candidate_id)
-        .values(deid_text=text, label=label, language=language, status="confirmed",
-                original_text=None, confirmed_by=username, confirmed_at=time.time())
+        .values(
+            deid_text=text,
+            label=label,
+            language=language,
+            status="confirmed",
+            original_text=None,
+            confirmed_by=username,
+            confirmed_at=time.time(),
+        )
     )
 
 

@@ -12,9 +12,9 @@ import subprocess
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from bts.learning import gates, promotion, workspace
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
-from bts.learning import gates, promotion, workspace
 from console.db import candidates as cand_db
 from console.db import nlu as nlu_db
 from console.web import admin_only, audit, engine, settings
@@ -51,8 +51,12 @@ def launch(run: Path, root: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(root))
     subprocess.Popen(
         ["nice", "-n", "19", python, "-m", "bts.learning.job", str(run)],
-        cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True,
+        cwd=root,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
 
 
@@ -138,8 +142,13 @@ def edit(candidate_id: int) -> Any:
         else:
             cand_db.save_draft(conn, candidate_id, text, label, language)
         edited = text != cand["deid_text"]
-        audit(conn, "candidate_confirm" if confirming else "candidate_edit", "candidate", candidate_id,
-              {"label": label, "language": language, "text_edited": edited})
+        audit(
+            conn,
+            "candidate_confirm" if confirming else "candidate_edit",
+            "candidate",
+            candidate_id,
+            {"label": label, "language": language, "text_edited": edited},
+        )
     return _back("confirmed" if confirming else "saved")
 
 
@@ -177,9 +186,16 @@ def run_view(run_id: str) -> Any:
     rep = workspace.report(run)
     if rep and not st.get("gates_audited"):
         with engine().begin() as conn:
-            audit(conn, "learning_gates", "candidate_model", run_id,
-                  {"passed": bool(rep.get("passed")),
-                   "gates": {k: bool(v.get("passed")) for k, v in (rep.get("gates") or {}).items()}})
+            audit(
+                conn,
+                "learning_gates",
+                "candidate_model",
+                run_id,
+                {
+                    "passed": bool(rep.get("passed")),
+                    "gates": {k: bool(v.get("passed")) for k, v in (rep.get("gates") or {}).items()},
+                },
+            )
         st = workspace.write_status(run, gates_audited=True)
     return render_template(
         "learning/run.html",
@@ -203,14 +219,27 @@ def promote(run_id: str) -> Any:
     done = workspace.status(run).get("state") == "done"
     with engine().begin() as conn:
         if failed or not done or not workspace.model_path(run).is_file():
-            audit(conn, "learning_promote_refused", "candidate_model", run_id,
-                  {"failed_gates": failed, "finished": done})
+            audit(
+                conn,
+                "learning_promote_refused",
+                "candidate_model",
+                run_id,
+                {"failed_gates": failed, "finished": done},
+            )
             return _back("refused", run_id)
-        state = promotion.promote(base_dir(), workspace.model_path(run), run_id, g.user["username"],
-                                  settings().project_root)
-        audit(conn, "learning_promote", "candidate_model", run_id,
-              {"fingerprint": state["live"]["fingerprint"],
-               "gates": {k: bool(v.get("passed")) for k, v in rep["gates"].items()}})
+        state = promotion.promote(
+            base_dir(), workspace.model_path(run), run_id, g.user["username"], settings().project_root
+        )
+        audit(
+            conn,
+            "learning_promote",
+            "candidate_model",
+            run_id,
+            {
+                "fingerprint": state["live"]["fingerprint"],
+                "gates": {k: bool(v.get("passed")) for k, v in rep["gates"].items()},
+            },
+        )
     return _back("promoted", run_id)
 
 
@@ -223,6 +252,11 @@ def rollback() -> Any:
         except LookupError:
             return _back("no_rollback")
         live = state["live"]
-        audit(conn, "learning_rollback", "candidate_model", live.get("run") or "project",
-              {"fingerprint": live["fingerprint"], "model": Path(live["model"]).name})
+        audit(
+            conn,
+            "learning_rollback",
+            "candidate_model",
+            live.get("run") or "project",
+            {"fingerprint": live["fingerprint"], "model": Path(live["model"]).name},
+        )
     return _back("rolled_back")

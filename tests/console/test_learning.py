@@ -48,7 +48,9 @@ def _label(client: Any, event_id: int, intent: str) -> None:
 
 def _candidate(engine: Any, event_id: int) -> Dict[str, Any]:
     with engine.connect() as conn:
-        return dict(conn.execute(sa.select(candidates).where(candidates.c.event_id == event_id)).one()._mapping)
+        return dict(
+            conn.execute(sa.select(candidates).where(candidates.c.event_id == event_id)).one()._mapping
+        )
 
 
 def _actions(engine: Any) -> List[str]:
@@ -73,8 +75,14 @@ def test_patient_contact_details_never_reach_the_training_file(
     assert learning["started"] == []
 
     edited = "my name is Alex Example and my sciatica is bad, call me"
-    r = _post(staff, f"/learning/candidates/{cand['id']}", text=edited, label=cand["label"],
-              language="en", action="confirm")
+    r = _post(
+        staff,
+        f"/learning/candidates/{cand['id']}",
+        text=edited,
+        label=cand["label"],
+        language="en",
+        action="confirm",
+    )
     assert r.status_code == 302
     confirmed = _candidate(engine, event_id)
     assert confirmed["status"] == "confirmed" and confirmed["original_text"] is None
@@ -95,19 +103,29 @@ def test_bad_input_changes_nothing(app: Any, engine: Any, staff: Any, learning: 
     event_id = _patient_message(app, engine, "does insurance pay for it")
     _label(staff, event_id, "greet")
     cand = _candidate(engine, event_id)
-    for data, msg in (({"text": "  ", "label": "greet", "language": "en"}, "empty"),
-                      ({"text": "ok", "label": "nonsense", "language": "en"}, "bad_label"),
-                      ({"text": "ok", "label": "greet", "language": "fr"}, "bad_language")):
+    for data, msg in (
+        ({"text": "  ", "label": "greet", "language": "en"}, "empty"),
+        ({"text": "ok", "label": "nonsense", "language": "en"}, "bad_label"),
+        ({"text": "ok", "label": "greet", "language": "fr"}, "bad_language"),
+    ):
         r = _post(staff, f"/learning/candidates/{cand['id']}", action="confirm", **data)
         assert r.headers["Location"].endswith(f"msg={msg}")
     assert _candidate(engine, event_id) == cand
 
 
-def test_a_spanish_message_is_labelled_in_spanish(app: Any, engine: Any, staff: Any, learning: Dict[str, Any]) -> None:
+def test_a_spanish_message_is_labelled_in_spanish(
+    app: Any, engine: Any, staff: Any, learning: Dict[str, Any]
+) -> None:
     sender = "learning-es"
     with engine.begin() as conn:
-        conn.execute(events.insert(), [support.other_event(sender, time.time() - 5,
-                                                           {"type": "slot", "name": "language", "value": "es"})])
+        conn.execute(
+            events.insert(),
+            [
+                support.other_event(
+                    sender, time.time() - 5, {"type": "slot", "name": "language", "value": "es"}
+                )
+            ],
+        )
     event_id = _patient_message(app, engine, "me duele la espalda baja y la pierna", sender)
     _label(staff, event_id, "greet")
     assert _candidate(engine, event_id)["language"] == "es"
@@ -136,7 +154,7 @@ def _finished_run(base: Path, corrections: List[Dict[str, Any]], changed: Dict[s
         return ["red_flag" if t in flags or "bladder" in t else known.get(t, "out_of_scope") for t in texts]
 
     def candidate(texts: Any) -> List[str]:
-        return [changed.get(t, p) for t, p in zip(texts, live(texts))]
+        return [changed.get(t, p) for t, p in zip(texts, live(texts), strict=True)]
 
     report = gates.evaluate(live, candidate, corrections, heldout, suites, [("hello", "greet")])
     (run / "report.json").write_text(json.dumps(report))
@@ -152,8 +170,11 @@ def test_a_candidate_that_relabels_a_red_flag_cannot_be_promoted(
     live.write_bytes(b"live model")
     promotion.promote(base, live, "earlier", "ada")
     text = "I can't control my bladder"
-    run = _finished_run(base, [{"id": 1, "label": "faq/what_is_sciatica", "text": text, "language": "en"}],
-                        {text: "faq/what_is_sciatica"})
+    run = _finished_run(
+        base,
+        [{"id": 1, "label": "faq/what_is_sciatica", "text": text, "language": "en"}],
+        {text: "faq/what_is_sciatica"},
+    )
     report = workspace.report(run)
     assert "red_flags" in gates.failed_gates(report) and text in report["red_flags"]["relabelled"]
 
@@ -173,8 +194,11 @@ def test_a_candidate_that_passes_is_promoted_and_rolled_back(
     live.write_bytes(b"live model")
     promotion.promote(base, live, "earlier", "ada")
     text = "can you tell me about the sciatic nerve thing"
-    run = _finished_run(base, [{"id": 1, "label": "faq/what_is_sciatica", "text": text, "language": "en"}],
-                        {text: "faq/what_is_sciatica"})
+    run = _finished_run(
+        base,
+        [{"id": 1, "label": "faq/what_is_sciatica", "text": text, "language": "en"}],
+        {text: "faq/what_is_sciatica"},
+    )
     assert gates.failed_gates(workspace.report(run)) == []
     assert _post(admin, f"/learning/runs/{run.name}/promote").headers["Location"].endswith("msg=promoted")
     assert promotion.read(base)["live"]["model"] == str(workspace.model_path(run))
