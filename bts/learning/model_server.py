@@ -104,3 +104,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def endpoints_with_models(source: Path, target: Path, port: int, wait_seconds: int = 10) -> Path:
+    """Writes `source` plus a `models:` section that pulls from this server; returns `target`.
+
+    The token stays in the environment: Rasa expands `${BTS_MODEL_SERVER_TOKEN}` when it reads
+    the file, so no secret is written to disk.
+    """
+    text = source.read_text(encoding="utf-8").rstrip("\n")
+    text += (
+        "\n\n# Added by bts.learning.model_server: the live model comes from the model server.\n"
+        "models:\n"
+        f'  url: "http://127.0.0.1:{port}/model"\n'
+        "  token: ${BTS_MODEL_SERVER_TOKEN}\n"
+        f"  wait_time_between_pulls: {wait_seconds}\n"
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return target
