@@ -14,8 +14,6 @@ import secrets
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[2]
 TRAINING_FILE = Path("data") / "nlu" / "corrections.yml"
 MODEL_NAME = "candidate"
@@ -42,25 +40,23 @@ def valid_run_id(run_id: str) -> bool:
 
 
 def training_yaml(examples: Iterable[Mapping[str, str]]) -> str:
-    """Rasa NLU YAML of `{"label", "text"}` examples, one block per label, duplicates dropped."""
+    """Rasa NLU YAML of `{"label", "text"}` examples, one block per label, duplicates dropped.
+
+    Written as Rasa's own files are (a literal block of `- example` lines), so that a developer
+    can merge it into `data/nlu/` as it is.
+    """
     by_label: Dict[str, List[str]] = {}
     for ex in examples:
         text = " ".join(str(ex["text"]).split())
         if text and text not in by_label.setdefault(str(ex["label"]), []):
             by_label[str(ex["label"])].append(text)
-    blocks = [
-        {"intent": label, "examples": "".join(f"- {t}\n" for t in texts)}
-        for label, texts in sorted(by_label.items())
-        if texts
-    ]
-    body = yaml.safe_dump(
-        {"version": "3.1", "nlu": blocks},
-        allow_unicode=True,
-        sort_keys=False,
-        default_style=None,
-        width=10000,
-    )
-    return HEADER + body
+    lines = [HEADER.rstrip("\n"), 'version: "3.1"', "nlu:"]
+    for label, texts in sorted(by_label.items()):
+        if texts:
+            lines.append(f"- intent: {json.dumps(label)}")
+            lines.append("  examples: |")
+            lines.extend(f"    - {text}" for text in texts)
+    return "\n".join(lines) + "\n"
 
 
 def write_candidate(base: Path, examples: List[Dict[str, Any]], started_by: str) -> Path:

@@ -33,8 +33,9 @@ pytestmark = [pytest.mark.rasa, pytest.mark.learning]
 CORRECTIONS = {
     "whens the place unlocked for folks": "ask_hours",
     "wots the damage for a sesh": "ask_cost",
-    "r u lot a real human being or wot": "bot_challenge",
+    "is there a flesh and blood person typing": "bot_challenge",
     "gimme ur digits so i can ring the front desk": "ask_contact",
+    "which tongues do yall jabber in": "ask_languages",
 }
 TOKEN = "learning-e2e-token-0123456789"
 RESULTS = fx.ROOT / "results" / "learning"
@@ -67,6 +68,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
         "RASA_TELEMETRY_ENABLED": "false",
         "BTS_DATABASE_URL": f"sqlite:///{db}",
         "BTS_LEARNING_DIR": str(learning),
+        "BTS_PROFILE": "dev",
         "BTS_MODEL_SERVER_TOKEN": TOKEN,
     }
     endpoints = work / "endpoints.yml"
