@@ -18,7 +18,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Dict, Mapping, Optional, Sequence
 
 from bts.learning import gates, promotion, workspace
 from bts.learning.workspace import ROOT, write_status
@@ -34,7 +34,22 @@ def _run(cmd: Sequence[str], log_path: Path) -> int:
     with log_path.open("ab") as log:
         log.write(f"\n$ {' '.join(cmd)}\n".encode())
         log.flush()
-        return subprocess.run(list(cmd), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT).returncode
+        return subprocess.run(
+            list(cmd), cwd=ROOT, env=train_env(os.environ), stdout=log, stderr=subprocess.STDOUT
+        ).returncode
+
+
+def train_env(environ: Mapping[str, str]) -> Dict[str, str]:
+    """The environment of training and tests: TensorFlow on `BTS_LEARNING_TRAIN_THREADS` (1) cores.
+
+    Rasa reads these variables; one thread leaves the other core of a small machine to serving.
+    """
+    threads = environ.get("BTS_LEARNING_TRAIN_THREADS", "").strip() or "1"
+    return {
+        **environ,
+        "TF_INTRA_OP_PARALLELISM_THREADS": threads,
+        "TF_INTER_OP_PARALLELISM_THREADS": threads,
+    }
 
 
 def train(run: Path) -> bool:
