@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 import support
 
-from bts.learning import workspace
+from bts.learning import promotion, workspace
 from console.db import indexer
 from console.db.schema import candidates, messages
 from console.web import create_app
@@ -163,7 +163,9 @@ def wait_for(check: Any, timeout: float, what: str) -> None:
         time.sleep(2)
 
 
-def test_label_train_gate_promote_and_roll_back(stack: Dict[str, Any]) -> None:
+@pytest.fixture(scope="module")
+def trained(stack: Dict[str, Any]) -> Dict[str, Any]:
+    """Labels and confirms the corrections in the console and trains a candidate from there."""
     base, engine = stack["base"], stack["engine"]
     before = {text: parse(base, text) for text in CORRECTIONS}
     assert all(before[t] != label for t, label in CORRECTIONS.items()), before
@@ -171,8 +173,6 @@ def test_label_train_gate_promote_and_roll_back(stack: Dict[str, Any]) -> None:
     send = f"{base}/webhooks/rest/webhook"
     for i, text in enumerate(CORRECTIONS):
         fx._post(send, {"sender": f"patient-{i}", "message": text})
-    fx._post(send, {"sender": "ongoing", "message": "hi"})
-    fx._post(send, {"sender": "ongoing", "message": "what is sciatica?"})
     indexer.sync(engine, 0.7)
 
     admin = stack["app"].test_client()
@@ -217,24 +217,59 @@ def test_label_train_gate_promote_and_roll_back(stack: Dict[str, Any]) -> None:
         )
     )
     assert status["state"] == "done", workspace.log_tail(run)[-4000:]
-    page = admin.get(f"/learning/runs/{run.name}").get_data(as_text=True)
-    assert status.get("passed"), json.dumps(workspace.report(run)["gates"], indent=1)
-    assert "all passed" in page
+    return {"run": run, "admin": admin, "before": before}
 
-    # A conversation in progress before the promotion.
-    fx._post(send, {"sender": "ongoing", "message": "how long does it last"})
-    assert "msg=promoted" in _post(admin, f"/learning/runs/{run.name}/promote").headers["Location"]
-    wait_for(
-        lambda: all(parse(base, t) == label for t, label in CORRECTIONS.items()), 120, "the promoted model"
-    )
+
+def _conversation_goes_on(base: str, sender: str) -> None:
+    """A message the promoted model now understands, in a conversation begun before: kept, answered."""
+    send = f"{base}/webhooks/rest/webhook"
     text, label = next(iter(CORRECTIONS.items()))
-    fx._post(send, {"sender": "ongoing", "message": text})
-    tracker = fx._get(f"{base}/conversations/ongoing/tracker")
+    fx._post(send, {"sender": sender, "message": text})
+    tracker = fx._get(f"{base}/conversations/{sender}/tracker")
     users = [e for e in tracker["events"] if e["event"] == "user"]
-    assert [e["text"] for e in users][-4:] == ["hi", "what is sciatica?", "how long does it last", text]
+    assert [e["text"] for e in users][-3:] == ["hi", "what is sciatica?", text]
     assert label_of(users[-1]["parse_data"]) == label
     last_user = max(i for i, e in enumerate(tracker["events"]) if e["event"] == "user")
     assert any(e["event"] == "bot" for e in tracker["events"][last_user:]), "no answer after the promotion"
 
+
+def _start_conversation(base: str, sender: str) -> None:
+    for text in ("hi", "what is sciatica?"):
+        fx._post(f"{base}/webhooks/rest/webhook", {"sender": sender, "message": text})
+
+
+def test_gates_pass_and_the_console_promotes_and_rolls_back(
+    stack: Dict[str, Any], trained: Dict[str, Any]
+) -> None:
+    base, run, admin = stack["base"], trained["run"], trained["admin"]
+    page = admin.get(f"/learning/runs/{run.name}").get_data(as_text=True)
+    assert workspace.status(run).get("passed"), json.dumps(workspace.report(run)["gates"], indent=1)
+    assert "all passed" in page
+
+    _start_conversation(base, "ongoing-console")
+    assert "msg=promoted" in _post(admin, f"/learning/runs/{run.name}/promote").headers["Location"]
+    wait_for(
+        lambda: all(parse(base, t) == label for t, label in CORRECTIONS.items()), 120, "the promoted model"
+    )
+    _conversation_goes_on(base, "ongoing-console")
     assert "msg=rolled_back" in _post(admin, "/learning/rollback").headers["Location"]
-    wait_for(lambda: {t: parse(base, t) for t in CORRECTIONS} == before, 120, "the rolled-back model")
+    wait_for(
+        lambda: {t: parse(base, t) for t in CORRECTIONS} == trained["before"], 120, "the rolled-back model"
+    )
+
+
+def test_a_promoted_model_reaches_the_running_assistant(
+    stack: Dict[str, Any], trained: Dict[str, Any]
+) -> None:
+    """The serving half on its own (whatever the gates said): pointer, model server, Rasa's pull."""
+    base = stack["base"]
+    _start_conversation(base, "ongoing-pull")
+    promotion.promote(stack["learning"], workspace.model_path(trained["run"]), trained["run"].name, "test")
+    wait_for(
+        lambda: all(parse(base, t) == label for t, label in CORRECTIONS.items()), 120, "the promoted model"
+    )
+    _conversation_goes_on(base, "ongoing-pull")
+    promotion.rollback(stack["learning"], "test")
+    wait_for(
+        lambda: {t: parse(base, t) for t in CORRECTIONS} == trained["before"], 120, "the rolled-back model"
+    )
