@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -20,6 +21,7 @@ from console.db import nlu as nlu_db
 from console.web import admin_only, audit, engine, settings
 
 bp = Blueprint("learning", __name__)
+QUEUED_S = 300
 
 MESSAGES = {
     "confirmed": "Confirmed: this text can now be used for training.",
@@ -71,7 +73,10 @@ def _alive(pid: Any) -> bool:
 def _busy(base: Path) -> bool:
     for run in workspace.runs(base)[:5]:
         st = workspace.status(run)
-        if st.get("state") == "queued" or (st.get("state") == "running" and _alive(st.get("pid"))):
+        if st.get("state") == "running" and _alive(st.get("pid")):
+            return True
+        # A job that never started (no Rasa environment, say) must not block training for good.
+        if st.get("state") == "queued" and time.time() - (run / "status.json").stat().st_mtime < QUEUED_S:
             return True
     return False
 

@@ -205,3 +205,24 @@ def test_a_candidate_that_passes_is_promoted_and_rolled_back(
     assert _post(admin, "/learning/rollback").headers["Location"].endswith("msg=rolled_back")
     assert promotion.read(base)["live"]["model"] == str(live)
     assert {"learning_promote", "learning_rollback"} <= set(_actions(engine))
+
+
+def test_one_training_at_a_time(
+    app: Any, engine: Any, staff: Any, admin: Any, learning: Dict[str, Any]
+) -> None:
+    event_id = _patient_message(app, engine, "wots the damage for a sesh")
+    _label(staff, event_id, "ask_cost")
+    cand = _candidate(engine, event_id)
+    _post(
+        staff,
+        f"/learning/candidates/{cand['id']}",
+        text=cand["deid_text"],
+        label="ask_cost",
+        language="en",
+        action="confirm",
+    )
+    assert "msg=started" in _post(admin, "/learning/train").headers["Location"]
+    assert _post(admin, "/learning/train").headers["Location"].endswith("msg=busy")
+    assert len(learning["started"]) == 1
+    page = admin.get(f"/learning/runs/{learning['started'][0].name}").get_data(as_text=True)
+    assert "queued" in page and 'http-equiv="refresh"' in page
