@@ -226,3 +226,27 @@ def test_one_training_at_a_time(
     assert len(learning["started"]) == 1
     page = admin.get(f"/learning/runs/{learning['started'][0].name}").get_data(as_text=True)
     assert "queued" in page and 'http-equiv="refresh"' in page
+
+
+def test_deleting_a_conversation_deletes_its_unconfirmed_candidates(
+    app: Any, engine: Any, staff: Any, learning: Dict[str, Any]
+) -> None:
+    from bts.retention import delete_console_rows
+
+    first = _patient_message(app, engine, TYPED, sender="deleted-patient")
+    second = _patient_message(app, engine, "wots the damage for a sesh", sender="deleted-patient")
+    _label(staff, first, "ask_cost")
+    _label(staff, second, "ask_cost")
+    kept = _candidate(engine, second)
+    _post(
+        staff,
+        f"/learning/candidates/{kept['id']}",
+        text=kept["deid_text"],
+        label="ask_cost",
+        language="en",
+        action="confirm",
+    )
+    with engine.begin() as conn:
+        delete_console_rows(conn, [kept["conversation_id"]])
+        left = conn.execute(sa.select(candidates.c.event_id, candidates.c.original_text)).all()
+    assert [(r.event_id, r.original_text) for r in left] == [(second, None)]
