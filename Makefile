@@ -20,7 +20,7 @@ CONSOLE_STAMP := $(CONSOLE_VENV)/.installed-stamp
 
 .PHONY: help venv spacy train run test lint validate unit faults nlu-eval stories safety realpatients language \
 	e2e clean console-venv console-test console-lint console-bench console-user worker receiver widget \
-	widget-test run-prod bench test-scale screenshots
+	widget-test run-prod bench test-scale screenshots learning-test
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -74,7 +74,7 @@ validate: $(STAMP) ## rasa data validate, failing on any warning
 
 unit: $(SPACY_MODEL) ## Unit tests of actions, components and scripts
 	@echo "==> Unit tests"
-	$(PY) -m pytest -q tests/actions tests/bench tests/bts tests/components tests/deploy tests/runtime
+	$(PY) -m pytest -q tests/actions tests/bench tests/bts tests/components tests/deploy tests/runtime tests/learning
 
 faults: $(STAMP) ## Storage and delivery fault tests (real receiver and worker processes; SQLite and PostgreSQL)
 	@deploy/install.sh
@@ -113,7 +113,11 @@ e2e: train ## End-to-end test against real servers over REST
 console-test: train $(CONSOLE_STAMP) ## Staff console tests (a real Rasa run makes the fixtures; browser test)
 	@echo "==> Staff console tests"
 	@command -v chromium >/dev/null 2>&1 || scripts/install_chromium.sh
-	$(CONSOLE_PY) -m pytest -q -c tests/console/pytest.ini tests/console
+	$(CONSOLE_PY) -m pytest -q -c tests/console/pytest.ini -m "not learning" tests/console
+
+learning-test: train $(CONSOLE_STAMP) ## The learning loop end to end: label, confirm, train, gates, promote, roll back (trains once)
+	@echo "==> Learning loop (end to end)"
+	$(CONSOLE_PY) -m pytest -q -c tests/console/pytest.ini -m learning tests/console
 
 widget: ## Build the website chat widget into widget/dist (npm ci + esbuild; fails above 60 kB gzipped)
 	@bash widget/setup.sh
@@ -155,7 +159,7 @@ test-scale: train ## Scale test: the whole production profile, 20 conversations 
 	@echo "==> Scale test of the production profile"
 	$(PY) -m pytest -q tests/scale
 
-test: lint validate unit faults nlu-eval stories safety realpatients language e2e widget-test console-test test-scale ## Run every test (what CI runs)
+test: lint validate unit faults nlu-eval stories safety realpatients language e2e widget-test console-test learning-test test-scale ## Run every test (what CI runs)
 	@echo "==> All tests passed"
 
 clean: ## Remove the environment, builds, models and local data

@@ -42,6 +42,7 @@ from bts.db import audit, migrate
 from bts.db.engine import make_engine, vacuum
 from bts.db.schema import (
     booking_requests,
+    candidates,
     conversations,
     messages,
     nlu_labels,
@@ -117,6 +118,9 @@ def delete_console_rows(conn: Connection, conversation_ids: List[int]) -> None:
         ids = conversation_ids[i : i + CHUNK]
         for table in (messages, tags, notes, nlu_labels):
             conn.execute(table.delete().where(table.c.conversation_id.in_(ids)))
+        # Unconfirmed corrections still hold the patient's words; confirmed ones are de-identified.
+        conn.execute(candidates.delete().where(candidates.c.conversation_id.in_(ids),
+                                               candidates.c.status == "pending"))
         conn.execute(conversations.delete().where(conversations.c.id.in_(ids)))
 
 

@@ -209,6 +209,27 @@ nlu_labels = sa.Table(
     sa.Column("labelled_at", sa.Float, nullable=False),
 )
 
+# Staff corrections on their way to training data (bts/learning). The patient's own words are
+# kept only until a person confirms the de-identified text, which alone is ever trained on.
+candidates = sa.Table(
+    "console_candidates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    # Rasa's events.id of the corrected message (one candidate per message).
+    sa.Column("event_id", sa.Integer, unique=True),
+    sa.Column("conversation_id", sa.Integer, index=True),
+    sa.Column("source", sa.String(24), nullable=False),  # nlu_inbox | conversation_test
+    sa.Column("label", sa.String(255), nullable=False),  # intent or faq/<topic>
+    sa.Column("language", sa.String(8), nullable=False, default="en", server_default="en"),
+    sa.Column("original_text", sa.Text),  # NULL once confirmed
+    sa.Column("deid_text", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | confirmed
+    sa.Column("labelled_by", sa.String(64), nullable=False),
+    sa.Column("labelled_at", sa.Float, nullable=False),
+    sa.Column("confirmed_by", sa.String(64)),
+    sa.Column("confirmed_at", sa.Float),
+)
+
 audit = sa.Table(
     "console_audit",
     metadata,
@@ -234,7 +255,8 @@ state = sa.Table(
 )
 
 CONSOLE_TABLES = (
-    users, sessions, login_attempts, conversations, messages, tags, notes, nlu_labels, audit, state
+    users, sessions, login_attempts, conversations, messages, tags, notes, nlu_labels, candidates, audit,
+    state,
 )
 
 # The audit log is append-only for the applications; owners of the database can still drop

@@ -45,6 +45,8 @@ def run_secrets(environ: Mapping[str, str]) -> Dict[str, str]:
         "BTS_SESSION_SECRET": environ.get("BTS_SESSION_SECRET") or secrets.token_urlsafe(48),
         # Opens the demo receiver's page (it shows patient data): printed once, in its login link.
         "BTS_RECEIVER_TOKEN": environ.get("BTS_RECEIVER_TOKEN") or secrets.token_urlsafe(24),
+        # Rasa pulls promoted models with it when BTS_LEARNING_LIVE is on (bts.learning).
+        "BTS_MODEL_SERVER_TOKEN": environ.get("BTS_MODEL_SERVER_TOKEN") or secrets.token_urlsafe(32),
     }
     if not environ.get("BTS_WEBHOOK_URL"):
         port = environ.get("BTS_RECEIVER_PORT", "8099")
@@ -90,7 +92,20 @@ def services(python: str, model: Path, environ: Mapping[str, str]) -> List[Servi
     widget_origin = environ.get("BTS_WIDGET_ORIGIN", f"http://localhost:{widget_port}")
     # The Rasa URL as the visitor's browser reaches it (the widget connects there).
     rasa_public_url = environ.get("BTS_RASA_PUBLIC_URL", f"http://localhost:{rasa_port}")
-    return [
+    endpoints, learning = "endpoints.yml", []
+    if environ.get("BTS_LEARNING_LIVE", "").strip().lower() in ("1", "true", "yes", "on"):
+        from bts.learning import model_server, workspace
+
+        models_port = environ.get("BTS_MODEL_SERVER_PORT", "5006")
+        target = workspace.learning_dir(ROOT, environ) / "endpoints.yml"
+        endpoints = str(model_server.endpoints_with_models(ROOT / "endpoints.yml", target, int(models_port)))
+        learning = [Service(
+            name="models",
+            command=[python, "-m", "bts.learning.model_server", "--host", "127.0.0.1", "--port", models_port],
+            ready_url=f"http://127.0.0.1:{models_port}/",
+            shows=f"Model server      http://127.0.0.1:{models_port}/model  (promoted models, token only)",
+        )]
+    return learning + [
         Service(
             name="actions",
             command=[
@@ -106,7 +121,7 @@ def services(python: str, model: Path, environ: Mapping[str, str]) -> List[Servi
                 "--model", str(model),
                 "--interface", environ.get("BTS_RASA_HOST", "127.0.0.1"),
                 "--port", rasa_port,
-                "--endpoints", "endpoints.yml",
+                "--endpoints", endpoints,
                 "--credentials", "credentials.yml",
                 "--cors", widget_origin,
             ],

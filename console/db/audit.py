@@ -42,6 +42,15 @@ ACTIONS = (
     "user_role",
     "user_active",
     "user_unlock",
+    "view_learning",
+    "candidate_edit",
+    "candidate_confirm",
+    "candidate_delete",
+    "learning_train",
+    "learning_gates",
+    "learning_promote",
+    "learning_promote_refused",
+    "learning_rollback",
 )
 
 

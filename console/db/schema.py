@@ -14,6 +14,7 @@ from bts.db import migrate
 from bts.db.schema import (
     audit,
     booking_requests,
+    candidates,
     conversations,
     login_attempts,
     messages,
@@ -30,7 +31,7 @@ from bts.db.schema import (
 )
 
 __all__ = [
-    "audit", "booking_requests", "conversations", "create_console_tables", "create_external_tables",
+    "audit", "booking_requests", "candidates", "conversations", "create_console_tables", "create_external_tables",
     "events", "external", "login_attempts", "messages", "metadata", "nlu_labels", "notes", "outbox",
     "sessions", "state", "tags", "to_utc", "tracker_checkpoints", "users",
 ]

@@ -186,9 +186,9 @@ def create_app(s: Optional[Settings] = None, db_engine: Optional[sa.engine.Engin
     tz = ZoneInfo(s.timezone)
     app.extensions["console_tz"] = tz
 
-    from console.web import admin, analytics, auth, bookings, conversations, nlu
+    from console.web import admin, analytics, auth, bookings, conversations, learning, nlu
 
-    for module in (auth, conversations, nlu, bookings, analytics, admin):
+    for module in (auth, conversations, nlu, learning, bookings, analytics, admin):
         app.register_blueprint(module.bp)
 
     @app.get("/healthz")

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, g, redirect, render_template, requ
 from werkzeug.wrappers import Response as BaseResponse
 
 from console import exports, security
+from console.db import candidates as learning_db
 from console.db import nlu as nlu_db
 from console.web import admin_only, audit, audit_list, engine, settings, wants_page
 from console.web.common import message, refresh_index
@@ -59,6 +60,7 @@ def label(event_id: int) -> Any:
         if msg is None:
             abort(404)
         nlu_db.label(conn, msg, intent, g.user["username"])
+        learning_db.from_label(conn, msg, intent, g.user["username"])
         audit(conn, "nlu_label", "message", event_id, {"intent": intent, "predicted": msg["intent"]})
     return _redirect_back("labelled")
 
@@ -70,6 +72,7 @@ def dismiss(event_id: int) -> Any:
         if msg is None:
             abort(404)
         nlu_db.label(conn, msg, None, g.user["username"])
+        learning_db.from_label(conn, msg, None, g.user["username"])
         audit(conn, "nlu_dismiss", "message", event_id)
     return _redirect_back("dismissed")
 
@@ -78,6 +81,7 @@ def dismiss(event_id: int) -> Any:
 def reset(event_id: int) -> Any:
     with engine().begin() as conn:
         nlu_db.reset(conn, event_id)
+        learning_db.remove_for_message(conn, event_id)
         audit(conn, "nlu_reset", "message", event_id)
     return _redirect_back("reset")
 

@@ -21,6 +21,9 @@ EXPECTED_ADMIN = {
     "conversations.export_story",
     "nlu.export",
     "bookings.export",
+    "learning.train",
+    "learning.promote",
+    "learning.rollback",
 }
 
 
