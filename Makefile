@@ -74,7 +74,8 @@ validate: $(STAMP) ## rasa data validate, failing on any warning
 
 unit: $(SPACY_MODEL) ## Unit tests of actions, components and scripts
 	@echo "==> Unit tests"
-	$(PY) -m pytest -q tests/actions tests/bench tests/bts tests/components tests/deploy tests/runtime tests/learning
+	$(PY) -m pytest -q tests/actions tests/bench tests/bts tests/components tests/deploy tests/dev tests/learning \
+		tests/runtime tests/test_layout.py
 
 faults: $(STAMP) ## Storage and delivery fault tests (real receiver and worker processes; SQLite and PostgreSQL)
 	@deploy/install.sh
@@ -159,7 +160,7 @@ test-scale: train ## Scale test: the whole production profile, 20 conversations 
 	@echo "==> Scale test of the production profile"
 	$(PY) -m pytest -q tests/scale
 
-test: lint validate unit faults nlu-eval stories safety realpatients language e2e widget-test console-test learning-test test-scale ## Run every test (what CI runs)
+test: lint validate unit faults nlu-eval stories safety realpatients language e2e widget-test console-test test-scale ## Run every test (what CI runs)
 	@echo "==> All tests passed"
 
 clean: ## Remove the environment, builds, models and local data
