@@ -31,8 +31,8 @@ from bts.db.schema import (
 )
 
 __all__ = [
-    "audit", "booking_requests", "candidates", "conversations", "create_console_tables", "create_external_tables",
-    "events", "external", "login_attempts", "messages", "metadata", "nlu_labels", "notes", "outbox",
+    "audit", "booking_requests", "candidates", "conversations", "create_console_tables",
+    "create_external_tables", "events", "external", "login_attempts", "messages", "metadata", "nlu_labels", "notes", "outbox",
     "sessions", "state", "tags", "to_utc", "tracker_checkpoints", "users",
 ]
 
