@@ -32,8 +32,8 @@ from bts.db.schema import (
 
 __all__ = [
     "audit", "booking_requests", "candidates", "conversations", "create_console_tables",
-    "create_external_tables", "events", "external", "login_attempts", "messages", "metadata", "nlu_labels", "notes", "outbox",
-    "sessions", "state", "tags", "to_utc", "tracker_checkpoints", "users",
+    "create_external_tables", "events", "external", "login_attempts", "messages", "metadata",
+    "nlu_labels", "notes", "outbox", "sessions", "state", "tags", "to_utc", "tracker_checkpoints", "users",
 ]
 
 external = sa.MetaData()
