@@ -73,6 +73,10 @@ def nlu_yaml(examples: Dict[str, List[str]], generated_at: Optional[str] = None)
     return "\n".join(lines) + "\n"
 
 
+# Entities that describe the whole message rather than words in it.
+WHOLE_MESSAGE_ENTITIES = frozenset({"language"})
+
+
 def _annotated(text: str, entities: List[Dict[str, Any]], known: List[Any]) -> str:
     """The de-identified message with entities written as [value](ENTITY), as in Rasa training data.
 
@@ -80,7 +84,9 @@ def _annotated(text: str, entities: List[Dict[str, Any]], known: List[Any]) -> s
     brackets survive the replacements.
     """
     spans = sorted(
-        (e for e in entities if isinstance(e.get("start"), int) and isinstance(e.get("end"), int)),
+        (e for e in entities if isinstance(e.get("start"), int) and isinstance(e.get("end"), int)
+         # The message's language is about the whole message, not a word to annotate.
+         and e.get("entity") not in WHOLE_MESSAGE_ENTITIES),
         key=lambda e: e["start"],
     )
     out, pos = [], 0

