@@ -21,6 +21,9 @@ from bts.dev.model_files import ROOT, current_model
 
 HOLDOUTS = sorted((ROOT / "tests" / "nlu").glob("holdout*.yml"))
 RESULTS = ROOT / "results" / "nlu"
+# The Spanish set's intent scores are still below the English bar (docs/understanding.md): it
+# guards against Spanish getting worse until it reaches the same bar.
+LOWER_BARS = {"holdout_es": 0.90}
 REPORTS = {
     "intent": "intent_report.json",
     "faq response": "response_selection_report.json",
@@ -83,19 +86,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if result.returncode != 0:
             print(result.stdout[-3000:], result.stderr[-3000:], sep="\n", file=sys.stderr)
             return result.returncode
-        print(f"\nHeld-out NLU evaluation ({holdout.relative_to(ROOT)}), bar {args.min_score:.2f}:")
+        bar = min(args.min_score, LOWER_BARS.get(holdout.stem, args.min_score))
+        print(f"\nHeld-out NLU evaluation ({holdout.relative_to(ROOT)}), bar {bar:.2f}:")
         print("| part | accuracy | macro-F1 |\n|---|---|---|")
         for label, name in REPORTS.items():
             accuracy, macro_f1 = scores(json.loads((out / name).read_text()))
             print(f"| {label} | {accuracy:.3f} | {macro_f1:.3f} |")
-            failed |= accuracy < args.min_score or macro_f1 < args.min_score
+            failed |= accuracy < bar or macro_f1 < bar
         for name in REPORTS.values():
             wrong = errors(out, name)
             if wrong:
                 print(f"Misclassified ({name.removesuffix('_report.json')}, {len(wrong)}):")
                 print("\n".join(wrong))
     if failed:
-        print(f"\nFAILED: a score is below {args.min_score:.2f}", file=sys.stderr)
+        print("\nFAILED: a score is below its set's bar", file=sys.stderr)
         return 1
     return 0
 
