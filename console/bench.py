@@ -1,7 +1,7 @@
 """Benchmark: server time of the console's pages over 10,000 generated conversations.
 
 Not a timed test: run it by hand and read the numbers (target: list, filters and a transcript
-under 300 ms each on this machine).
+under 300 ms each).
 
     .venv-console/bin/python -m console.bench [--conversations 10000] [--repeat 7] [--keep DIR]
 

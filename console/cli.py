@@ -11,9 +11,10 @@ import time
 from typing import List, Optional
 
 import sqlalchemy as sa
+from bts.env import SettingsError
 
 from console import security
-from console.config import ConfigError, Settings
+from console.config import Settings
 from console.db import audit as audit_log
 from console.db import indexer, make_engine
 from console.db import users as user_db
@@ -169,7 +170,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         s = Settings.from_env()
-    except ConfigError as err:
+    except SettingsError as err:  # also the console's own ConfigError
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.command == "create-user":

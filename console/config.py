@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional
 
+from bts import env as env_vars
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "sqlite:///var/bts.db"
 MIN_SECRET_CHARS = 32
@@ -28,7 +30,7 @@ COOKIE_SECURE_VALUES = {
 log = logging.getLogger(__name__)
 
 
-class ConfigError(ValueError):
+class ConfigError(env_vars.SettingsError):
     """A setting has an invalid value."""
 
 
@@ -38,40 +40,6 @@ def resolve_database_url(url: str, root: Path = ROOT) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
         return prefix + str((root / url[len(prefix) :]).resolve())
     return url
-
-
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as err:
-        raise ConfigError(f"{name} must be an integer") from err
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}")
-    return value
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError as err:
-        raise ConfigError(f"{name} must be a number") from err
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigError(f"{name} must be true or false")
 
 
 @dataclass(frozen=True)
@@ -132,7 +100,7 @@ class Settings:
 
     @property
     def listens_on_loopback(self) -> bool:
-        """True if the console only listens on this machine's loopback interface."""
+        """True if the console only listens on the loopback interface."""
         return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")
 
     @classmethod
@@ -151,7 +119,7 @@ class Settings:
         cookie_secure = COOKIE_SECURE_VALUES.get(raw_secure)
         if cookie_secure is None:
             raise ConfigError("CONSOLE_COOKIE_SECURE must be true, false or auto")
-        low = _float(env, "CONSOLE_LOW_CONFIDENCE", 0.7)
+        low = env_vars.number(env, "CONSOLE_LOW_CONFIDENCE", 0.7)
         if not 0 < low <= 1:
             raise ConfigError("CONSOLE_LOW_CONFIDENCE must be in (0, 1]")
         values = dict(
@@ -159,19 +127,19 @@ class Settings:
             secret_key=secret.encode(),
             secret_is_ephemeral=ephemeral,
             host=env.get("CONSOLE_HOST", "127.0.0.1") or "127.0.0.1",
-            port=_int(env, "CONSOLE_PORT", 8090, 1),
+            port=env_vars.whole(env, "CONSOLE_PORT", 8090, 1),
             timezone=env.get("CONSOLE_TIMEZONE", "America/Denver") or "America/Denver",
-            retention_days=_int(env, "CONSOLE_RETENTION_DAYS", 365),
-            purge_interval_hours=_float(env, "CONSOLE_PURGE_INTERVAL_HOURS", 24.0),
-            idle_minutes=_int(env, "CONSOLE_IDLE_MINUTES", 15, 1),
-            session_max_hours=_int(env, "CONSOLE_SESSION_MAX_HOURS", 12, 1),
+            retention_days=env_vars.whole(env, "CONSOLE_RETENTION_DAYS", 365),
+            purge_interval_hours=env_vars.number(env, "CONSOLE_PURGE_INTERVAL_HOURS", 24.0),
+            idle_minutes=env_vars.whole(env, "CONSOLE_IDLE_MINUTES", 15, 1),
+            session_max_hours=env_vars.whole(env, "CONSOLE_SESSION_MAX_HOURS", 12, 1),
             low_confidence=low,
-            login_max_failures=_int(env, "CONSOLE_LOGIN_MAX_FAILURES", 5, 1),
-            login_lock_minutes=_int(env, "CONSOLE_LOGIN_LOCK_MINUTES", 15, 1),
-            login_max_failures_per_ip=_int(env, "CONSOLE_LOGIN_MAX_FAILURES_PER_IP", 20, 1),
-            login_max_attempts_global=_int(env, "CONSOLE_LOGIN_MAX_ATTEMPTS_GLOBAL", 120, 1),
+            login_max_failures=env_vars.whole(env, "CONSOLE_LOGIN_MAX_FAILURES", 5, 1),
+            login_lock_minutes=env_vars.whole(env, "CONSOLE_LOGIN_LOCK_MINUTES", 15, 1),
+            login_max_failures_per_ip=env_vars.whole(env, "CONSOLE_LOGIN_MAX_FAILURES_PER_IP", 20, 1),
+            login_max_attempts_global=env_vars.whole(env, "CONSOLE_LOGIN_MAX_ATTEMPTS_GLOBAL", 120, 1),
             cookie_secure=cookie_secure,
-            trust_proxy=_bool(env, "CONSOLE_TRUST_PROXY", False),
+            trust_proxy=env_vars.flag(env, "CONSOLE_TRUST_PROXY", False),
             project_root=root,
         )
         values.update(overrides)

@@ -1,4 +1,4 @@
-"""Starts the whole product on this machine and stops it cleanly on Ctrl-C (see bts.dev.runner)."""
+"""Starts the whole product on one computer and stops it cleanly on Ctrl-C (see bts.dev.runner)."""
 
 import sys
 

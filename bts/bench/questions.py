@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# The first ten are those of scripts/measure_latency.py, so both measure the same questions.
+# The first ten are also those of `python -m bts.dev.latency`, so both measure the same questions.
 QUESTIONS = [
     "what is sciatica",
     "what are your hours",

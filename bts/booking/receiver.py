@@ -52,7 +52,7 @@ from bts.db.engine import FILE_MODE, private_dir
 from bts.db.schema import to_utc
 
 DEFAULT_DATA_FILE = ROOT / "var" / "demo_receiver" / "received.json"
-# Names a browser on this machine uses; a rebound DNS name of an attacker's page is none of them.
+# Names a local browser uses for the receiver; a rebound DNS name of an attacker's page is none of them.
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 COOKIE = "bts_receiver"
 MODES = ("ok", "fail", "hang")

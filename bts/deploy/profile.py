@@ -44,7 +44,7 @@ def _tail(log: Path, chars: int = 3000) -> str:
 
 
 class Profile:
-    """The production profile on this machine.
+    """The production profile on one host.
 
     Args:
         settings: What to run where.
@@ -79,7 +79,7 @@ class Profile:
 
     @property
     def public_url(self) -> str:
-        """Nginx's HTTPS base URL as seen from this machine."""
+        """Nginx's HTTPS base URL as seen from the host itself."""
         host = "localhost" if self.s.public_addr in ("0.0.0.0", "127.0.0.1") else self.s.public_addr
         return f"https://{host}:{self.s.https_port}"
 

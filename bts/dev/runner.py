@@ -1,4 +1,4 @@
-"""Starts the whole product on this machine (`make run`) and stops it cleanly on Ctrl-C.
+"""Starts the whole product on one computer (`make run`) and stops it cleanly on Ctrl-C.
 
 Every service runs in its own process group; the runner waits until each one answers on its
 readiness URL, prints where to find it, and on Ctrl-C (or if any service dies) stops them all.

@@ -99,7 +99,7 @@ def cookie_secure() -> bool:
     s = settings()
     if s.cookie_secure != "auto":
         return s.cookie_secure == "always"
-    # Only a console on this machine's loopback interface, reached without a proxy, may go without.
+    # Only a console on the loopback interface, reached without a proxy, may go without.
     return request.is_secure or s.trust_proxy or not s.listens_on_loopback
 
 

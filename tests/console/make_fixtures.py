@@ -10,7 +10,7 @@ The test suite calls `generate()` at test time (no database goes into git). By h
     .venv-console/bin/python tests/console/make_fixtures.py --db /tmp/fixtures.db
 
 Environment: BTS_CONSOLE_FIXTURE_RASA_PORT, BTS_CONSOLE_FIXTURE_ACTIONS_PORT (default: free ports
-picked at start, so a server someone else runs on this machine is never used by mistake),
+picked at start, so a server someone else runs on the same host is never used by mistake),
 BTS_CONSOLE_TEST_MODEL (a model file; default: the model for the current training data, else the
 newest one in models/).
 """

@@ -8,7 +8,7 @@ import support
 
 from console.web import PUBLIC_ENDPOINTS, required_role
 
-# What the issue gives the admin role alone: users, deletion, exports, audit log (and purge).
+# What the admin role alone may do: users, deletion, exports, audit log (and purge).
 EXPECTED_ADMIN = {
     "admin.users",
     "admin.set_role",

@@ -67,7 +67,7 @@ def reference_in(replies: List[str]) -> Optional[str]:
 
 def fill_until_summary(patient: Patient, reason: bool = True) -> List[str]:
     assert ask("booking_name") in patient.say("I'd like to book an appointment")
-    patient.answers = 0  # count the answers from here, as the issue does
+    patient.answers = 0  # count the answers from here on
     assert ask("booking_phone") in patient.say("Pat Example")
     assert ask("booking_email") in patient.say("(575) 555-0142")
     assert ask("booking_time") in patient.say("skip")
