@@ -85,4 +85,4 @@ def test_rule_matches_name_their_category(parsed: Dict[str, Dict[str, Any]]) -> 
     # The staff console filters on the category; matcher hits must carry it as an entity.
     for case in [case for suite in SUITES.values() for case in suite["red_flags"]]:
         values = [e["value"] for e in parsed[case["text"]]["entities"] if e["entity"] == "red_flag"]
-        assert not values or all(isinstance(v, str) and v for v in values)
+        assert case["category"] in values, f"{case['text']!r}: rules found {values}, not {case['category']}"
